@@ -1,0 +1,66 @@
+package app
+
+import (
+	"github.com/referralpulse/referralpulse/matcher"
+	"github.com/referralpulse/referralpulse/store"
+)
+
+// effects collects what must happen after a transaction commits: live
+// events for open browser tabs and search index updates. A rolled-back
+// transaction discards them.
+type effects struct {
+	notifications []store.Notification
+	referrals     map[string]store.Referral
+	entities      []store.Entity
+}
+
+func (e *effects) notify(n store.Notification) {
+	e.notifications = append(e.notifications, n)
+}
+
+func (e *effects) touch(r store.Referral) {
+	if e.referrals == nil {
+		e.referrals = map[string]store.Referral{}
+	}
+	e.referrals[r.ID] = r
+}
+
+// flush runs the effects of a committed transaction.
+func (a *App) flush(e *effects) {
+	for _, n := range e.notifications {
+		a.Hub.Publish(n.UserID, LiveEvent{Type: "notification", Data: n})
+	}
+	for _, r := range e.referrals {
+		a.Hub.Publish(r.UserID, LiveEvent{Type: "referral_updated", Data: map[string]string{"id": r.ID, "status": r.Status}})
+		a.indexReferral(r)
+	}
+	for _, en := range e.entities {
+		a.indexEntity(en)
+	}
+}
+
+func (a *App) indexReferral(r store.Referral) {
+	if a.Index == nil {
+		return
+	}
+	err := a.Index.IndexReferral(matcher.ReferralDoc{
+		ID: r.ID, UserID: r.UserID, ClientName: r.ClientName, ClientEmail: r.ClientEmail,
+		ClientCompany: r.ClientCompany, Note: r.Note,
+	})
+	if err != nil {
+		a.Log.Error().Err(err).Str("referral_id", r.ID).Msg("index referral failed; search may miss it until the next rebuild")
+	}
+}
+
+func (a *App) indexEntity(e store.Entity) {
+	if a.Index == nil {
+		return
+	}
+	err := a.Index.IndexEntity(matcher.EntityDoc{
+		ConnectionID: e.ConnectionID, EntityType: e.EntityType, EntityID: e.EntityID,
+		Name: e.Name, ClientName: e.ClientName,
+	})
+	if err != nil {
+		a.Log.Error().Err(err).Str("connection_id", e.ConnectionID).Str("entity_id", e.EntityID).Msg("index crm record failed")
+	}
+}
