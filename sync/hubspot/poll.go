@@ -113,15 +113,19 @@ func (c *Connector) searchModified(ctx context.Context, run *pollRun, since time
 		if err := c.enqueuePolled(run, resp.Results); err != nil {
 			return err
 		}
-		if len(resp.Results) > 0 {
-			last = resp.Results[len(resp.Results)-1]
-		}
-
-		next := nextAfter(resp)
-		if next < 0 {
+		if len(resp.Results) == 0 {
 			return nil
 		}
-		if next+c.searchPageSize <= c.searchResultCap {
+		last = resp.Results[len(resp.Results)-1]
+
+		offset, _ := strconv.Atoi(after)
+		next := nextAfter(resp)
+		if next < 0 && resp.Total <= offset+len(resp.Results) {
+			return nil
+		}
+		// A missing next page with results left over means the cap ended the
+		// paging, so the window restarts like below.
+		if next >= 0 && next+c.searchPageSize <= c.searchResultCap {
 			after = strconv.Itoa(next)
 			continue
 		}
