@@ -50,7 +50,7 @@ type Token struct {
 	Name       string    `json:"name"`
 	Hash       string    `json:"hash"`
 	CreatedAt  time.Time `json:"created_at"`
-	LastUsedAt time.Time `json:"last_used_at,omitempty"`
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
 }
 
 // Partner is a person a user exchanges referrals with. PartnerUserID is set
@@ -64,7 +64,7 @@ type Partner struct {
 	State         string    `json:"state"`
 	PartnerUserID string    `json:"user_id,omitempty"`
 	InviteToken   string    `json:"-"`
-	InvitedAt     time.Time `json:"invited_at,omitempty"`
+	InvitedAt     time.Time `json:"invited_at,omitzero"`
 	CreatedAt     time.Time `json:"created_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
 }
@@ -188,7 +188,7 @@ type Draft struct {
 	SourceKey  string    `json:"source_key,omitempty"`
 	CreatedAt  time.Time `json:"created_at"`
 	UpdatedAt  time.Time `json:"updated_at"`
-	SentAt     time.Time `json:"sent_at,omitempty"`
+	SentAt     time.Time `json:"sent_at,omitzero"`
 }
 
 // Connection is one user's link to a Clio account or a HubSpot portal.
@@ -207,7 +207,7 @@ type Connection struct {
 
 	AccessToken  string    `json:"-"`
 	RefreshToken string    `json:"-"`
-	TokenExpiry  time.Time `json:"token_expiry,omitempty"`
+	TokenExpiry  time.Time `json:"token_expiry,omitzero"`
 	Sealed       []byte    `json:"sealed,omitempty"`
 
 	// Webhooks maps the CRM's webhook id to what it watches; Clio only.
@@ -234,14 +234,14 @@ type Webhook struct {
 
 // Health is the sync health shown on the integrations page.
 type Health struct {
-	LastWebhookAt    time.Time `json:"last_webhook_at,omitempty"`
-	LastPollAt       time.Time `json:"last_poll_at,omitempty"`
+	LastWebhookAt    time.Time `json:"last_webhook_at,omitzero"`
+	LastPollAt       time.Time `json:"last_poll_at,omitzero"`
 	LastPollError    string    `json:"last_poll_error,omitempty"`
-	Cursor           time.Time `json:"cursor,omitempty"`
+	Cursor           time.Time `json:"cursor,omitzero"`
 	MissedByWebhooks int       `json:"missed_by_webhooks"`
 	FailedEvents     int       `json:"failed_events"`
 	// PausedUntil is set when the CRM's daily rate limit stops polling.
-	PausedUntil time.Time `json:"paused_until,omitempty"`
+	PausedUntil time.Time `json:"paused_until,omitzero"`
 }
 
 // Entity mirrors a CRM matter or deal as last applied. Version is the CRM
@@ -258,7 +258,7 @@ type Entity struct {
 	Outcome       string    `json:"outcome,omitempty"`
 	StatusLabel   string    `json:"status_label,omitempty"`
 	Version       time.Time `json:"version"`
-	CRMCreatedAt  time.Time `json:"crm_created_at,omitempty"`
+	CRMCreatedAt  time.Time `json:"crm_created_at,omitzero"`
 	// Seen is set once the matcher has run for the entity, so it never runs again.
 	Seen      bool      `json:"seen"`
 	Deleted   bool      `json:"deleted,omitempty"`
@@ -267,10 +267,10 @@ type Entity struct {
 
 // InboxItem is one raw CRM change as received, waiting for the worker.
 type InboxItem struct {
-	Seq          uint64    `json:"seq"`
-	Key          string    `json:"key"`
-	Provider     string    `json:"provider"`
-	ConnectionID string    `json:"connection_id"`
+	Seq          uint64 `json:"seq"`
+	Key          string `json:"key"`
+	Provider     string `json:"provider"`
+	ConnectionID string `json:"connection_id"`
 	// Source is "webhook" or "poll".
 	Source     string    `json:"source"`
 	Payload    []byte    `json:"payload"`
@@ -279,8 +279,8 @@ type InboxItem struct {
 	State         string    `json:"state"`
 	Attempts      int       `json:"attempts"`
 	LastError     string    `json:"last_error,omitempty"`
-	NextAttemptAt time.Time `json:"next_attempt_at,omitempty"`
-	DoneAt        time.Time `json:"done_at,omitempty"`
+	NextAttemptAt time.Time `json:"next_attempt_at,omitzero"`
+	DoneAt        time.Time `json:"done_at,omitzero"`
 }
 
 // OAuthState is a pending OAuth authorization, keyed by its random state value.

@@ -176,3 +176,23 @@ func (t *Tx) ReferralCount(userID, direction, status string) int {
 	}
 	return 0
 }
+
+// SearchableCount returns how many referrals and CRM records exist, which is
+// what the search index should hold.
+func (t *Tx) SearchableCount() int {
+	return t.bucket(bucketReferrals).Stats().KeyN + t.bucket(bucketEntities).Stats().KeyN
+}
+
+// AllEntities calls fn for every mirrored CRM record, for index rebuilds.
+func (t *Tx) AllEntities(fn func(Entity) error) error {
+	var err error
+	t.scanPrefix(bucketEntities, nil, func(_, v []byte) bool {
+		var e Entity
+		if err = decode(v, &e); err != nil {
+			return false
+		}
+		err = fn(e)
+		return err == nil
+	})
+	return err
+}

@@ -128,7 +128,7 @@ func Open(dir string, secretKey []byte, opts Options) (*Store, error) {
 	path := filepath.Join(dir, FileName)
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: opts.ReadOnly, FreelistType: bolt.FreelistMapType})
 	if errors.Is(err, bolterrors.ErrTimeout) {
-		return nil, fmt.Errorf("open %s: %w; data directory %s is in use, stop the other referralpulse process or point --data-dir elsewhere", path, ErrLocked, dir)
+		return nil, fmt.Errorf("data directory %s is in use by another referralpulse process, which holds the lock on %s; stop that process first: %w", dir, FileName, ErrLocked)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
