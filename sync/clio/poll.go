@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/referralpulse/referralpulse/store"
@@ -21,6 +23,11 @@ const (
 	pageLimit = 200
 	// maxPages bounds one listing (200 records each).
 	maxPages = 5000
+	// extraBoundaryIDs is the Connection.Extra key listing the matters
+	// created in the cursor's own second that a poll already saw. Clio
+	// timestamps have one-second resolution, so created_at equal to the
+	// cursor alone cannot tell a new matter from a seen one.
+	extraBoundaryIDs = "poll_boundary_matter_ids"
 )
 
 // polled is one listed record with the fields the poller reads.
@@ -86,7 +93,8 @@ func (c *Connector) Poll(ctx context.Context, connectionID string) (crm.PollResu
 		if err != nil {
 			return err
 		}
-		queued, missed, err := c.enqueuePolled(tx, cur, records, prev, first)
+		seen := boundarySet(cur.Extra[extraBoundaryIDs])
+		queued, missed, err := c.enqueuePolled(tx, cur, records, prev, first, seen)
 		if err != nil {
 			return err
 		}
@@ -96,6 +104,10 @@ func (c *Connector) Poll(ctx context.Context, connectionID string) (crm.PollResu
 		cur.Health.LastPollError = ""
 		cur.Health.Cursor = cursor
 		cur.Health.MissedByWebhooks += missed
+		if cur.Extra == nil {
+			cur.Extra = map[string]string{}
+		}
+		cur.Extra[extraBoundaryIDs] = boundaryIDs(records, cursor, prev, seen)
 		return tx.PutConnection(&cur)
 	})
 	if err != nil {
@@ -108,7 +120,7 @@ func (c *Connector) Poll(ctx context.Context, connectionID string) (crm.PollResu
 
 // enqueuePolled queues each record version not seen before and counts the
 // ones no webhook had delivered.
-func (c *Connector) enqueuePolled(tx *store.Tx, conn store.Connection, records []polled, prev time.Time, first bool) (queued, missed int, err error) {
+func (c *Connector) enqueuePolled(tx *store.Tx, conn store.Connection, records []polled, prev time.Time, first bool, seen map[string]bool) (queued, missed int, err error) {
 	for _, r := range records {
 		key := fmt.Sprintf("clio:poll:%s:%s:%s:%s", conn.ID, r.model, r.head.ID, r.head.UpdatedAt)
 		if tx.HasInboxKey(key) {
@@ -116,8 +128,11 @@ func (c *Connector) enqueuePolled(tx *store.Tx, conn store.Connection, records [
 		}
 
 		kind := crm.EntityChanged
-		if r.model == "matter" && !first && !parseTime(r.head.CreatedAt).Before(prev) {
-			kind = crm.EntityCreated
+		if r.model == "matter" && !first {
+			createdAt := parseTime(r.head.CreatedAt)
+			if createdAt.After(prev) || (createdAt.Equal(prev) && !seen[string(r.head.ID)]) {
+				kind = crm.EntityCreated
+			}
 		}
 		payload, err := json.Marshal(pollPayload{Model: r.model, Kind: kind, Data: r.raw})
 		if err != nil {
@@ -140,6 +155,36 @@ func (c *Connector) enqueuePolled(tx *store.Tx, conn store.Connection, records [
 		}
 	}
 	return queued, missed, nil
+}
+
+func boundarySet(list string) map[string]bool {
+	out := map[string]bool{}
+	for _, id := range strings.Split(list, ",") {
+		if id != "" {
+			out[id] = true
+		}
+	}
+	return out
+}
+
+// boundaryIDs lists the matters created in the new cursor's second, plus
+// the earlier ones when the cursor did not move.
+func boundaryIDs(records []polled, cursor, prev time.Time, seen map[string]bool) string {
+	ids := map[string]bool{}
+	if cursor.Equal(prev) {
+		ids = seen
+	}
+	for _, r := range records {
+		if r.model == "matter" && parseTime(r.head.CreatedAt).Equal(cursor) {
+			ids[string(r.head.ID)] = true
+		}
+	}
+	list := make([]string, 0, len(ids))
+	for id := range ids {
+		list = append(list, id)
+	}
+	sort.Strings(list)
+	return strings.Join(list, ",")
 }
 
 // missedByWebhooks reports whether no webhook delivered this version: no
