@@ -63,7 +63,7 @@ type Partner struct {
 	Company       string    `json:"company"`
 	State         string    `json:"state"`
 	PartnerUserID string    `json:"user_id,omitempty"`
-	InviteToken   string    `json:"-"`
+	InviteToken   string    `json:"invite_token,omitempty"`
 	InvitedAt     time.Time `json:"invited_at,omitzero"`
 	CreatedAt     time.Time `json:"created_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
