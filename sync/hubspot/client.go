@@ -105,9 +105,10 @@ func (c *Connector) call(ctx context.Context, conn *store.Connection, req reques
 			continue
 
 		case apiErr.StatusCode == http.StatusUnauthorized && conn.RefreshToken == "":
-			msg := "HubSpot rejected the app access token; create a new token in the HubSpot app and connect again"
-			c.markBroken(conn.ID, msg)
-			return fmt.Errorf("%s %s for connection %s: %s: %w", req.method, req.path, conn.ID, apiErr, crm.ErrBroken)
+			if conn.ID != "" {
+				c.markBroken(conn.ID, "HubSpot rejected the app access token: create a new token in the HubSpot app and connect again")
+			}
+			return fmt.Errorf("%s %s for connection %s: %w: %w", req.method, req.path, conn.ID, apiErr, crm.ErrBroken)
 
 		case apiErr.StatusCode == http.StatusTooManyRequests && apiErr.PolicyName == "DAILY":
 			return &dailyLimitError{until: nextUTCMidnight(c.now())}

@@ -124,15 +124,19 @@ func (c *Connector) WebhookURL() string { return c.cfg.PublicURL + "/webhooks/hu
 // RedirectURL returns the OAuth callback URL to register in the HubSpot app.
 func (c *Connector) RedirectURL() string { return c.cfg.PublicURL + "/oauth/hubspot/callback" }
 
-// searchLimiter returns the portal's search limiter: 5 requests a second,
-// the CRM search API's limit per account, with no burst.
+// searchInterval spaces search requests of one portal. HubSpot allows 5
+// search requests a second per account; 220 ms instead of 200 ms leaves
+// room for network jitter, which can bunch requests that left evenly.
+const searchInterval = 220 * time.Millisecond
+
+// searchLimiter returns the portal's search limiter, without burst.
 func (c *Connector) searchLimiter(portalID string) *rate.Limiter {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 
 	l, ok := c.searchLimiters[portalID]
 	if !ok {
-		l = rate.NewLimiter(rate.Limit(5), 1)
+		l = rate.NewLimiter(rate.Every(searchInterval), 1)
 		c.searchLimiters[portalID] = l
 	}
 	return l

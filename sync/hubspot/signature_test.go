@@ -78,7 +78,7 @@ func TestVerifySignatureHeaders(t *testing.T) {
 		{"v3 six minutes old", hdr(headerSignatureV3, v.V3, headerTimestamp, v.Timestamp), signedAt.Add(6 * time.Minute), "v3", false},
 		{"v3 six minutes ahead", hdr(headerSignatureV3, v.V3, headerTimestamp, v.Timestamp), signedAt.Add(-6 * time.Minute), "v3", false},
 		{"v3 missing timestamp", hdr(headerSignatureV3, v.V3), signedAt, "v3", false},
-		{"v3 wrong signature beats valid v1", hdr(headerSignatureV3, v.V3[1:] + "A", headerTimestamp, v.Timestamp, headerSignature, v.V1), signedAt, "v3", false},
+		{"v3 wrong signature beats valid v1", hdr(headerSignatureV3, v.V3[1:]+"A", headerTimestamp, v.Timestamp, headerSignature, v.V1), signedAt, "v3", false},
 		{"v1 only", hdr(headerSignature, v.V1, headerSignatureVersion, "v1"), signedAt, "v1", true},
 		{"v1 without version header", hdr(headerSignature, v.V1), signedAt, "v1", true},
 		{"v1 wrong", hdr(headerSignature, v.V2, headerSignatureVersion, "v1"), signedAt, "v1", false},
