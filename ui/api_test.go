@@ -211,7 +211,9 @@ func TestReferralListPaging(t *testing.T) {
 	}
 
 	type page struct {
-		Items      []struct{ ClientName string `json:"client_name"` }
+		Items []struct {
+			ClientName string `json:"client_name"`
+		}
 		NextCursor string `json:"next_cursor"`
 	}
 	var names []string
