@@ -66,7 +66,7 @@ type request struct {
 	form  url.Values
 }
 
-// apiError is a non-2xx answer from Clio.
+// apiError is a non-2xx response from Clio.
 type apiError struct {
 	Method string
 	Path   string
@@ -85,7 +85,7 @@ func hasStatus(err error, status int) bool {
 }
 
 // call sends req for a stored connection: it refreshes the access token when
-// it is due or when Clio answers 401 once, waits out rate limits and decodes
+// it is due or once when Clio returns 401, waits out rate limits and decodes
 // a 2xx JSON body into out (when out is not nil).
 func (c *Connector) call(ctx context.Context, connectionID string, req request, out any) (http.Header, error) {
 	s := c.sessionFor(connectionID)
@@ -114,7 +114,7 @@ func (c *Connector) call(ctx context.Context, connectionID string, req request, 
 
 		switch {
 		case status == http.StatusUnauthorized && !refreshed:
-			c.log.Info().Str("connection_id", connectionID).Msg("clio answered 401; refreshing the access token once")
+			c.log.Info().Str("connection_id", connectionID).Msg("clio returned 401; refreshing the access token once")
 			if conn, err = c.refresh(ctx, conn); err != nil {
 				return nil, err
 			}
@@ -142,7 +142,7 @@ func (c *Connector) call(ctx context.Context, connectionID string, req request, 
 
 // send performs one HTTP exchange with token. s may be nil for calls made
 // before a connection exists; with a session it first waits for the rate
-// limit window when the last answer left no requests.
+// limit window when the last response left no requests.
 func (c *Connector) send(ctx context.Context, s *session, host, token string, req request) (http.Header, []byte, int, error) {
 	if s != nil && s.remaining == 0 {
 		wait := time.Until(s.resetAt)
@@ -231,8 +231,8 @@ func (s *session) noteRateLimit(h http.Header) {
 	}
 }
 
-// retryAfter reads how long a 429 asks to wait: Retry-After in seconds or
-// as an HTTP date, Retry-At (the name one Clio support article uses), then
+// retryAfter reads the wait a 429 response requests: Retry-After in seconds
+// or as an HTTP date, Retry-At (the name one Clio support article uses), then
 // X-RateLimit-Reset. Without any of them it waits one second.
 func retryAfter(h http.Header, now time.Time) time.Duration {
 	for _, name := range []string{"Retry-After", "Retry-At"} {
@@ -259,7 +259,7 @@ func waitFor(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 	if d > maxRateWait {
-		return fmt.Errorf("clio asks to wait %s: %w", d.Round(time.Second), crm.ErrPaused)
+		return fmt.Errorf("clio requests a wait of %s: %w", d.Round(time.Second), crm.ErrPaused)
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()

@@ -67,7 +67,7 @@ func (c *Connector) Connect(ctx context.Context, userID string, req crm.ConnectR
 		return store.Connection{}, crm.Errorf("refresh_token", "refresh_token is missing: without it the connection stops when the access token expires")
 	}
 	if req.ExpiresIn <= 0 {
-		return store.Connection{}, crm.Errorf("expires_in", "expires_in must be the positive number of seconds from Clio's token answer, got %d", req.ExpiresIn)
+		return store.Connection{}, crm.Errorf("expires_in", "expires_in must be the positive number of seconds from Clio's token response, got %d", req.ExpiresIn)
 	}
 
 	g := grant{access: strings.TrimSpace(req.AccessToken), refresh: strings.TrimSpace(req.RefreshToken), expiresIn: req.ExpiresIn}
@@ -138,7 +138,7 @@ func (c *Connector) FinishOAuth(ctx context.Context, query map[string]string) (s
 	}
 	g := grant{access: tok.AccessToken, refresh: tok.RefreshToken, expiresIn: expiresIn(tok)}
 	if g.expiresIn <= 0 {
-		return store.Connection{}, errors.New("clio token answer has no expires_in")
+		return store.Connection{}, errors.New("clio token response has no expires_in")
 	}
 	return c.createConnection(ctx, st.UserID, st.Region, g)
 }

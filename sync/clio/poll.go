@@ -15,9 +15,9 @@ import (
 )
 
 const (
-	// pollOverlap is subtracted from the cursor, so a record saved in the
-	// same second as the previous poll's newest one is listed again; the
-	// inbox key drops what was already queued.
+	// pollOverlap is subtracted from the cursor, so records saved close to
+	// the previous poll are listed again. The inbox key drops the versions
+	// already queued.
 	pollOverlap = 2 * time.Minute
 	// pageLimit is Clio's maximum page size.
 	pageLimit = 200
@@ -213,7 +213,7 @@ func (c *Connector) missedByWebhooks(tx *store.Tx, conn store.Connection, r poll
 
 // listUpdated pages through one list endpoint with cursor paging
 // (order=id(asc), following meta.paging.next verbatim). It also returns
-// Clio's clock from the first answer's Date header.
+// Clio's clock from the first response's Date header.
 func (c *Connector) listUpdated(ctx context.Context, connectionID, model, path, fields string, since time.Time) ([]polled, time.Time, error) {
 	q := url.Values{"order": {"id(asc)"}, "limit": {fmt.Sprint(pageLimit)}}
 	if !since.IsZero() {

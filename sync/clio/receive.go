@@ -38,8 +38,8 @@ func jsonResponse(status int, message string) crm.WebhookResponse {
 	return crm.WebhookResponse{Status: status, Header: map[string]string{"Content-Type": "application/json"}, Body: body}
 }
 
-// HandleWebhook answers the X-Hook-Secret handshake and stores verified
-// deliveries in the inbox. It never answers 410, because Clio disables a
+// HandleWebhook responds to the X-Hook-Secret handshake and stores verified
+// deliveries in the inbox. It never returns 410, because Clio disables a
 // webhook that gets one.
 func (c *Connector) HandleWebhook(ctx context.Context, req crm.WebhookRequest) crm.WebhookResponse {
 	log := c.log.With().Str("connection_id", req.ConnectionID).Logger()
@@ -55,11 +55,11 @@ func (c *Connector) HandleWebhook(ctx context.Context, req crm.WebhookRequest) c
 
 	// The handshake can arrive while the create call is still in flight, so
 	// the webhook id may not be stored yet. Echoing the secret confirms only
-	// that this URL belongs to us; signing keys come from the API answer.
+	// that this URL belongs to us; signing keys come from the API response.
 	if secret := req.Header.Get("X-Hook-Secret"); secret != "" {
 		var hs handshakeBody
 		_ = json.Unmarshal(req.Body, &hs)
-		log.Info().Str("webhook_id", string(hs.Data.WebhookID)).Msg("clio webhook handshake answered")
+		log.Info().Str("webhook_id", string(hs.Data.WebhookID)).Msg("clio webhook handshake echoed")
 		return crm.WebhookResponse{Status: http.StatusOK, Header: map[string]string{"X-Hook-Secret": secret}}
 	}
 
@@ -119,8 +119,8 @@ func (c *Connector) HandleWebhook(ctx context.Context, req crm.WebhookRequest) c
 // the raw body keyed with the webhook's shared secret. A named webhook must
 // be one of the connection's; without a name every secret is tried.
 func (c *Connector) signatureValid(conn store.Connection, webhookID string, body []byte, header string) bool {
-	given, err := hex.DecodeString(strings.TrimSpace(header))
-	if err != nil || len(given) != sha256.Size {
+	signature, err := hex.DecodeString(strings.TrimSpace(header))
+	if err != nil || len(signature) != sha256.Size {
 		return false
 	}
 
@@ -141,7 +141,7 @@ func (c *Connector) signatureValid(conn store.Connection, webhookID string, body
 		}
 		mac := hmac.New(sha256.New, []byte(secret))
 		mac.Write(body)
-		if hmac.Equal(mac.Sum(nil), given) {
+		if hmac.Equal(mac.Sum(nil), signature) {
 			return true
 		}
 	}

@@ -177,9 +177,9 @@ func matterOutcome(status string) crm.Outcome {
 }
 
 // addContactEmails adds every address of the matter's client, primary
-// first. It reads the contact from Clio for a new matter, where auto-link
-// compares all addresses, and when the delivery has no primary address;
-// a contact Clio no longer has leaves the event as it is.
+// first. It reads the contact from Clio for a new matter, because auto-link
+// compares all addresses, and when the delivery has no primary address.
+// A contact that Clio no longer has leaves the event unchanged.
 func (c *Connector) addContactEmails(ctx context.Context, connectionID string, m matter, kind crm.Kind, ev *crm.Event) error {
 	if m.Client == nil || m.Client.ID == "" {
 		return nil

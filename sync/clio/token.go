@@ -83,7 +83,7 @@ func expiresIn(tok *oauth2.Token) int {
 }
 
 // refresh trades the refresh token for a new access token and saves it
-// sealed. An invalid_grant answer marks the connection broken and returns an
+// sealed. An invalid_grant response marks the connection broken and returns an
 // error wrapping crm.ErrBroken.
 func (c *Connector) refresh(ctx context.Context, conn store.Connection) (store.Connection, error) {
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, c.http)

@@ -16,16 +16,16 @@ import (
 // most 31 days and defaults to 3, and Maintain runs daily.
 const webhookLifetime = 30 * 24 * time.Hour
 
-// matterFields are the matter fields every delivery, list and fetch asks
-// for. For `updated` webhooks they are also the watched fields.
+// matterFields lists the matter fields that deliveries, lists and fetches
+// request. For `updated` webhooks they are also the watched fields.
 const matterFields = "id,etag,number,display_number,description,status,open_date,pending_date,close_date," +
 	"created_at,updated_at,client{id,etag,name,first_name,last_name,type,primary_email_address}"
 
-// billFields are the bill fields every delivery, list and fetch asks for.
+// billFields lists the bill fields that deliveries, lists and fetches request.
 const billFields = "id,etag,number,state,type,total,paid,balance,due,paid_at,issued_at,created_at,updated_at," +
 	"client{id,name,type,primary_email_address},matters{id,etag,display_number,description,status}"
 
-// webhookResourceFields shapes create, show and patch answers; without
+// webhookResourceFields shapes create, show and patch responses; without
 // fields Clio returns only id and etag.
 const webhookResourceFields = "id,etag,url,model,events,status,expires_at,shared_secret"
 
@@ -92,11 +92,11 @@ func (c *Connector) createWebhook(ctx context.Context, connectionID string, sub 
 	}
 
 	if out.Data.SharedSecret == "" {
-		shown, err := c.showWebhook(ctx, connectionID, string(out.Data.ID))
+		current, err := c.showWebhook(ctx, connectionID, string(out.Data.ID))
 		if err != nil {
 			return store.Webhook{}, fmt.Errorf("read the shared secret of webhook %s: %w", out.Data.ID, err)
 		}
-		out.Data.SharedSecret = shown.SharedSecret
+		out.Data.SharedSecret = current.SharedSecret
 	}
 	c.log.Info().Str("connection_id", connectionID).Str("webhook_id", string(out.Data.ID)).Str("model", sub.model).Str("status", out.Data.Status).Msg("clio webhook created")
 	return out.Data.toStore(sub), nil
@@ -175,19 +175,19 @@ func (c *Connector) Maintain(ctx context.Context, connectionID string) error {
 		return fmt.Errorf("maintain clio connection %s: %s", connectionID, conn.StateMessage)
 	}
 
-	kept := map[string]store.Webhook{}
+	renewedHooks := map[string]store.Webhook{}
 	for id, wh := range conn.Webhooks {
 		renewed, keep, err := c.renewWebhook(ctx, connectionID, wh)
 		if err != nil {
 			return fmt.Errorf("maintain clio webhook %s: %w", id, err)
 		}
 		if keep {
-			kept[id] = renewed
+			renewedHooks[id] = renewed
 		}
 	}
 
 	if _, err := c.updateConnection(connectionID, func(cur *store.Connection) error {
-		cur.Webhooks = kept
+		cur.Webhooks = renewedHooks
 		return nil
 	}); err != nil {
 		return err
@@ -201,7 +201,7 @@ func (c *Connector) Maintain(ctx context.Context, connectionID string) error {
 func (c *Connector) renewWebhook(ctx context.Context, connectionID string, wh store.Webhook) (store.Webhook, bool, error) {
 	log := c.log.With().Str("connection_id", connectionID).Str("webhook_id", wh.ID).Logger()
 
-	shown, err := c.showWebhook(ctx, connectionID, wh.ID)
+	current, err := c.showWebhook(ctx, connectionID, wh.ID)
 	if hasStatus(err, http.StatusNotFound) {
 		log.Warn().Msg("clio webhook is gone; recreating it")
 		return wh, false, nil
@@ -210,11 +210,11 @@ func (c *Connector) renewWebhook(ctx context.Context, connectionID string, wh st
 		return wh, false, err
 	}
 
-	expired := parseTime(shown.ExpiresAt)
-	stale := shown.Status != "enabled" || (!expired.IsZero() && expired.Before(time.Now())) ||
-		(shown.URL != "" && shown.URL != c.webhookURL(connectionID))
+	expired := parseTime(current.ExpiresAt)
+	stale := current.Status != "enabled" || (!expired.IsZero() && expired.Before(time.Now())) ||
+		(current.URL != "" && current.URL != c.webhookURL(connectionID))
 	if stale {
-		log.Warn().Str("status", shown.Status).Str("expires_at", shown.ExpiresAt).Msg("clio webhook no longer delivers; recreating it")
+		log.Warn().Str("status", current.Status).Str("expires_at", current.ExpiresAt).Msg("clio webhook no longer delivers; recreating it")
 		_, err := c.call(ctx, connectionID, request{method: http.MethodDelete, path: webhookPath(wh.ID)}, nil)
 		if err != nil && !hasStatus(err, http.StatusNotFound) {
 			return wh, false, err

@@ -81,7 +81,7 @@ var defaultFields = []field{{name: "id"}, {name: "etag"}}
 
 // project keeps the requested fields of a full record. A nested resource
 // named without braces gets its id and etag; an unknown field is an error,
-// which Clio answers with 400.
+// which Clio returns as 400.
 func project(full map[string]any, fields []field) (map[string]any, error) {
 	if len(fields) == 0 {
 		fields = defaultFields
@@ -133,7 +133,7 @@ func requestFields(w http.ResponseWriter, r *http.Request) ([]field, bool) {
 	return fields, true
 }
 
-// writeOne answers {"data": record} shaped by the fields parameter.
+// writeOne writes {"data": record} shaped by the fields parameter.
 func (s *Server) writeOne(w http.ResponseWriter, r *http.Request, full map[string]any) {
 	s.writeOneStatus(w, r, http.StatusOK, full)
 }

@@ -242,7 +242,7 @@ func (s *Server) PayBill(id int64) error {
 }
 
 // SetDeliveries switches webhook deliveries on or off; while off, only
-// polling sees changes.
+// polling finds changes.
 func (s *Server) SetDeliveries(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

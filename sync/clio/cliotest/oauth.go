@@ -111,7 +111,7 @@ func oauthError(w http.ResponseWriter, status int, code, description string) {
 }
 
 // token serves the authorization_code and refresh_token grants. Refresh
-// answers carry no new refresh token, because Clio Manage does not rotate them.
+// responses carry no new refresh token, because Clio Manage does not rotate them.
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "the form body could not be read")

@@ -168,7 +168,7 @@ func (s *Server) billMap(b *Bill) map[string]any {
 	}
 }
 
-// listed is one record of a list answer with what the filters read.
+// listed is one record of a list response with the values the filters read.
 type listed struct {
 	id      int64
 	created time.Time
@@ -177,7 +177,7 @@ type listed struct {
 }
 
 // writeList applies updated_since, created_since, order, limit and cursor
-// paging, then answers {"data": [...], "meta": {"paging": {"next"}, "records"}}.
+// paging, then writes {"data": [...], "meta": {"paging": {"next"}, "records"}}.
 func (s *Server) writeList(w http.ResponseWriter, r *http.Request, records []listed) {
 	q := r.URL.Query()
 	fields, ok := requestFields(w, r)
@@ -195,17 +195,17 @@ func (s *Server) writeList(w http.ResponseWriter, r *http.Request, records []lis
 			writeError(w, http.StatusBadRequest, "ArgumentError", name+" must be an ISO 8601 timestamp")
 			return
 		}
-		kept := records[:0]
+		filtered := records[:0]
 		for _, rec := range records {
 			t := rec.updated
 			if name == "created_since" {
 				t = rec.created
 			}
 			if t.After(since) {
-				kept = append(kept, rec)
+				filtered = append(filtered, rec)
 			}
 		}
-		records = kept
+		records = filtered
 	}
 
 	desc := false
@@ -242,13 +242,13 @@ func (s *Server) writeList(w http.ResponseWriter, r *http.Request, records []lis
 			writeError(w, http.StatusBadRequest, "ArgumentError", "invalid page_token")
 			return
 		}
-		kept := records[:0]
+		filtered := records[:0]
 		for _, rec := range records {
 			if (!desc && rec.id > after) || (desc && rec.id < after) {
-				kept = append(kept, rec)
+				filtered = append(filtered, rec)
 			}
 		}
-		records = kept
+		records = filtered
 	}
 
 	page := records

@@ -28,7 +28,7 @@ type Options struct {
 	ClientID     string
 	ClientSecret string
 	// TokenLifetime is the access token lifetime; 0 means 7 days, the
-	// lifetime seen in production answers.
+	// lifetime seen in production token responses.
 	TokenLifetime time.Duration
 	// RateLimit is the number of API requests per access token allowed in
 	// each RateLimitWindow; 0 means no limit.
@@ -223,7 +223,7 @@ func (s *Server) api(h func(w http.ResponseWriter, r *http.Request)) http.Handle
 }
 
 // countRequest applies the rate limit to token and sets the X-RateLimit-*
-// headers. It returns whether to answer 429 and after how long to retry.
+// headers. It returns whether to respond 429 and after how long to retry.
 // The caller holds s.mu.
 func (s *Server) countRequest(w http.ResponseWriter, token string) (bool, time.Duration) {
 	if s.throttle > 0 {
@@ -253,7 +253,7 @@ func (s *Server) countRequest(w http.ResponseWriter, token string) (bool, time.D
 }
 
 // Throttle makes the next n API requests fail with 429 and a Retry-After of
-// wait (rounded up to whole seconds), whatever the rate limit says.
+// wait (rounded up to whole seconds), regardless of the rate limit.
 func (s *Server) Throttle(n int, wait time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -60,7 +60,7 @@ type Delivery struct {
 	URL       string
 	Body      []byte
 	Signature string
-	// Status is the HTTP status the receiver answered; 0 when the request failed.
+	// Status is the receiver's HTTP response status, or 0 when the request failed.
 	Status int
 	At     time.Time
 }
@@ -190,7 +190,7 @@ func containsString(list []string, v string) bool {
 }
 
 // createWebhook stores a pending webhook, posts the X-Hook-Secret handshake
-// to its URL and only then answers 201, so the handshake always arrives
+// to its URL and only then responds 201, so the handshake always arrives
 // before the create call returns.
 func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) {
 	in, ok := decodeWebhookInput(w, r)
@@ -416,8 +416,8 @@ func (s *Server) send(list []outgoing) {
 	}()
 }
 
-// post sends one delivery and logs it. A 410 answer suspends the webhook,
-// as Clio disables a subscription whose receiver answers 410.
+// post sends one delivery and logs it. A 410 response suspends the
+// webhook, as Clio disables a subscription whose receiver returns 410.
 func (s *Server) post(o outgoing) {
 	d := Delivery{WebhookID: o.webhookID, Event: o.event, URL: o.url, Body: o.body, Signature: o.signature, At: time.Now()}
 	req, err := http.NewRequest(http.MethodPost, o.url, bytes.NewReader(o.body))
