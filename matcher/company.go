@@ -16,7 +16,7 @@ var legalSuffixes = map[string]bool{
 // accepts, so a stray "A" or "XY" in the company field matches nothing.
 const minCompanyBytes = 3
 
-// companyWords holds a referral's company without its legal suffix: the
+// companyWords contains a referral's company without its legal suffix: the
 // normalized words to look for and the name as written for the reason text.
 type companyWords struct {
 	words   []token

@@ -33,7 +33,7 @@ type Entity struct {
 	ClientCompany string
 }
 
-// Outcome is what the caller does with a new entity.
+// Outcome is the action the caller takes for a new entity.
 type Outcome string
 
 const (

@@ -436,3 +436,34 @@ func TestTokenize_Folding(t *testing.T) {
 		})
 	}
 }
+
+func TestParseCompany_StripsSuffixes(t *testing.T) {
+	tests := []struct {
+		company     string
+		wantWritten string
+		wantWords   int
+	}{
+		{"Northgate Logistics LLC", "Northgate Logistics", 2},
+		{"Smith & Sons, Inc.", "Smith & Sons", 2},
+		{"Acme Co., Ltd.", "Acme", 1},
+		{"  Brightline, Inc. ", "Brightline", 1},
+		{"Café Noël Pty. Ltd.", "Café Noël", 2},
+		{"Banco Sol S.A.", "Banco Sol", 2},
+		{"L.L.C.", "", 0},
+		{"XY GmbH", "", 0},
+		{"", "", 0},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.company, func(t *testing.T) {
+			got := parseCompany(tt.company)
+
+			if got.written != tt.wantWritten {
+				t.Errorf("written = %q, want %q", got.written, tt.wantWritten)
+			}
+			if len(got.words) != tt.wantWords {
+				t.Errorf("got %d words, want %d", len(got.words), tt.wantWords)
+			}
+		})
+	}
+}

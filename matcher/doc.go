@@ -24,5 +24,5 @@
 // store with Batch. Search is fuzzy: words of five or more letters tolerate
 // one edit, and every word also matches as a prefix, so partial typing
 // finds results. Every search is filtered by user id or connection id.
-// An Index is safe for concurrent use.
+// Index methods are safe for concurrent use, except Close.
 package matcher

@@ -24,8 +24,9 @@ const mappingVersion = "1"
 // mappingVersionKey is the Bleve internal key that stores mappingVersion.
 var mappingVersionKey = []byte("matcher_mapping_version")
 
-// textAnalyzer folds accents and case and splits on Unicode word boundaries,
-// the same folding Decide uses for names.
+// textAnalyzer splits on Unicode word boundaries and folds case and accents
+// with Bleve's asciifolding filter, which covers more scripts than the Latin
+// table Decide uses.
 const textAnalyzer = "matcher_text"
 
 // Document types and field names as stored in the index.
@@ -46,11 +47,27 @@ const (
 	fieldName         = "name"
 )
 
+// searchField is a text field a query searches. Typo tolerance is limited
+// to names and companies: email parts and note words are mostly unique
+// terms, so fuzzy matching there costs time and finds noise.
+type searchField struct {
+	name  string
+	fuzzy bool
+}
+
 // referralSearchFields and entitySearchFields are the text fields a query
 // searches for each document type.
 var (
-	referralSearchFields = []string{fieldClientName, fieldClientCompany, fieldClientEmail, fieldNote}
-	entitySearchFields   = []string{fieldName, fieldClientName}
+	referralSearchFields = []searchField{
+		{name: fieldClientName, fuzzy: true},
+		{name: fieldClientCompany, fuzzy: true},
+		{name: fieldClientEmail},
+		{name: fieldNote},
+	}
+	entitySearchFields = []searchField{
+		{name: fieldName, fuzzy: true},
+		{name: fieldClientName, fuzzy: true},
+	}
 )
 
 // indexMapping returns the lean mapping: only the listed fields are indexed,

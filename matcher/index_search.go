@@ -33,9 +33,9 @@ const (
 )
 
 // SearchReferrals returns the ids of userID's referrals that match q, best
-// first. Every word of q must match the client name, company, email or
-// note, exactly, as a prefix, or with one typo in words of five or more
-// letters. An empty q returns no ids.
+// first. Every word of q must match the client name, company, email or note
+// exactly or as a prefix. Words of five or more letters also match the client
+// name or company with one typo. An empty q returns no ids.
 func (ix *Index) SearchReferrals(userID, q string, limit int) ([]string, error) {
 	if userID == "" {
 		return nil, errors.New("search referrals: missing user id")
@@ -63,8 +63,8 @@ func (ix *Index) SearchReferrals(userID, q string, limit int) ([]string, error) 
 }
 
 // SearchEntities returns the matters or deals of connectionID that match q,
-// best first, with the same word rules as SearchReferrals over the entity
-// name and client name.
+// best first. Every word of q must match the entity name or client name
+// exactly, as a prefix or, for words of five or more letters, with one typo.
 func (ix *Index) SearchEntities(connectionID, q string, limit int) ([]EntityDoc, error) {
 	if connectionID == "" {
 		return nil, errors.New("search entities: missing connection id")
@@ -121,8 +121,9 @@ func (ix *Index) queryWords(q string) ([]string, error) {
 }
 
 // wordsQuery requires the owner filter and every word, where a word matches
-// any of fields exactly, as a prefix or, when long enough, with one edit.
-func wordsQuery(owner query.Query, words []string, fields []string) query.Query {
+// any of fields exactly, as a prefix or, in fuzzy fields when long enough,
+// with one edit.
+func wordsQuery(owner query.Query, words []string, fields []searchField) query.Query {
 	conjuncts := make([]query.Query, 0, len(words)+1)
 	conjuncts = append(conjuncts, owner)
 
@@ -131,19 +132,19 @@ func wordsQuery(owner query.Query, words []string, fields []string) query.Query 
 		alternatives := make([]query.Query, 0, 3*len(fields))
 		for _, field := range fields {
 			exact := bleve.NewTermQuery(word)
-			exact.SetField(field)
+			exact.SetField(field.name)
 			exact.SetBoost(boostExact)
 			alternatives = append(alternatives, exact)
 
 			if runes >= minPrefixRunes {
 				prefix := bleve.NewPrefixQuery(word)
-				prefix.SetField(field)
+				prefix.SetField(field.name)
 				prefix.SetBoost(boostPrefix)
 				alternatives = append(alternatives, prefix)
 			}
-			if runes >= minFuzzyRunes {
+			if field.fuzzy && runes >= minFuzzyRunes {
 				fuzzy := bleve.NewFuzzyQuery(word)
-				fuzzy.SetField(field)
+				fuzzy.SetField(field.name)
 				fuzzy.SetFuzziness(1)
 				fuzzy.SetBoost(boostFuzzy)
 				alternatives = append(alternatives, fuzzy)
