@@ -158,8 +158,10 @@ func (c *Connector) matterEvent(connectionID string, m matter, kind crm.Kind) cr
 	return ev
 }
 
-// matterName is the display number followed by the description, the way
-// Clio lists a matter ("00217-Okafor Okafor v. Brightline Logistics ...").
+// matterName is the display number followed by the description, such as
+// "00217-Okafor Okafor v. Brightline Logistics ...".
+// NOTE: Clio's API documents no combined label; this joins the two fields
+// with one space, and the Clio UI may separate them differently.
 func matterName(m matter) string {
 	return strings.TrimSpace(strings.TrimSpace(m.DisplayNumber) + " " + strings.TrimSpace(m.Description))
 }
