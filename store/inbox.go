@@ -120,5 +120,16 @@ func (t *Tx) inboxIndex(bucket []byte, limit int, connectionID string) ([]InboxI
 
 // InboxDepth returns the number of pending and parked items.
 func (t *Tx) InboxDepth() (pending, failed int) {
-	return t.bucket(bucketInboxPending).Stats().KeyN, t.bucket(bucketInboxFailed).Stats().KeyN
+	return t.countKeys(bucketInboxPending), t.countKeys(bucketInboxFailed)
+}
+
+// countKeys walks a bucket with a cursor, which unlike Stats also sees
+// the writes of the current transaction.
+func (t *Tx) countKeys(bucket []byte) int {
+	n := 0
+	c := t.bucket(bucket).Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		n++
+	}
+	return n
 }
