@@ -19,7 +19,7 @@ import (
 	"github.com/referralpulse/referralpulse/sync/crm"
 )
 
-// caseServer answers with the captured-shape responses in testdata, so
+// caseServer serves the captured-shape responses in testdata, so
 // these tests check the connector against HubSpot's documented payloads
 // rather than against the fake.
 type caseServer struct {
@@ -50,7 +50,7 @@ func newCaseServer(t *testing.T) *caseServer {
 	return cs
 }
 
-// always sets the steady response of a route; once queues one response first.
+// always sets the steady response of a route, and once queues one response ahead of it.
 func (cs *caseServer) always(route string, status int, body []byte) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()

@@ -29,7 +29,7 @@ const maxRetryAfter = 30 * time.Second
 var errNotFound = errors.New("not found in HubSpot")
 
 // apiError is a non-2xx API response. HubSpot error bodies carry status,
-// message, category and, on 429s, policyName; every field may be missing.
+// message, category and, on 429s, policyName, and any of them may be missing.
 type apiError struct {
 	StatusCode int
 	Status     string `json:"status"`

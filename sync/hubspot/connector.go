@@ -53,11 +53,11 @@ type Connector struct {
 	log  zerolog.Logger
 
 	// now is the clock for signature windows, token expiry and rate-limit
-	// pauses; tests replace it.
+	// pauses. Tests replace it.
 	now func() time.Time
 
 	// searchPageSize and searchResultCap are the search API's page size and
-	// its per-query result cap; tests shrink the cap.
+	// its per-query result cap. Tests shrink the cap.
 	searchPageSize  int
 	searchResultCap int
 	// pollOverlap is subtracted from the cursor so that deals the search

@@ -138,7 +138,7 @@ func (s *Server) ExpireAccessTokens() {
 }
 
 // RevokeRefreshTokens invalidates every refresh token, as an uninstall
-// does; the next refresh gets BAD_REFRESH_TOKEN.
+// does, so the next refresh gets BAD_REFRESH_TOKEN.
 func (s *Server) RevokeRefreshTokens() {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -26,9 +26,9 @@ const (
 
 // Options configure a Server. Zero values take the defaults noted per field.
 type Options struct {
-	// PortalID is the account id in tokens and webhook events; default 48213377.
+	// PortalID is the account id in tokens and webhook events. Default 48213377.
 	PortalID int64
-	// AppID is the app id in webhook events; default 3319021.
+	// AppID is the app id in webhook events. Default 3319021.
 	AppID int64
 	// ClientID and ClientSecret are the app credentials; the secret also
 	// signs deliveries. Defaults "fake-client-id" and "fake-client-secret".
@@ -36,22 +36,22 @@ type Options struct {
 	// HubDomain is the account domain returned by token introspection;
 	// default "fake-portal.hubspot.example".
 	HubDomain string
-	// WebhookURL receives deliveries; empty means no delivery until
+	// WebhookURL receives deliveries. Empty means no delivery until
 	// SetWebhookURL is called.
 	WebhookURL string
 	// Generic sends object.* events with objectTypeId "0-3" instead of deal.* events.
 	Generic bool
-	// TokenLifetime is the access token lifetime; default 30 minutes, as HubSpot.
+	// TokenLifetime is the access token lifetime. Default 30 minutes, as HubSpot.
 	TokenLifetime time.Duration
 	// SearchResultCap is the number of results one search query can page
-	// through; default 10,000, as HubSpot.
+	// through. Default 10,000, as HubSpot.
 	SearchResultCap int
 	// SearchPerSecond is the search requests allowed per second before a
-	// 429; default 5, as HubSpot. A negative value disables the limit.
+	// 429. Default 5, as HubSpot. A negative value disables the limit.
 	SearchPerSecond int
-	// Now is the clock for tokens, events and modification dates; default time.Now.
+	// Now is the clock for tokens, events and modification dates. Default time.Now.
 	Now func() time.Time
-	// Client sends the deliveries; default a client with a 10 s timeout.
+	// Client sends the deliveries. Default a client with a 10 s timeout.
 	Client *http.Client
 }
 
@@ -83,7 +83,7 @@ type Server struct {
 	contacts  map[string]*contact
 	companies map[string]*company
 	pipelines []*pipeline
-	labels    map[string]int // association label -> USER_DEFINED typeId
+	labels    map[string]int // USER_DEFINED typeId per association label
 	nextID    int64
 	nextEvent int64
 	lastMod   time.Time
