@@ -11,7 +11,14 @@ import (
 type effects struct {
 	notifications []store.Notification
 	referrals     map[string]store.Referral
-	entities      []store.Entity
+	// indexed lists referrals whose searchable fields are new or changed;
+	// a status change alone does not touch the search index.
+	indexed  []store.Referral
+	entities []store.Entity
+}
+
+func (e *effects) reindex(r store.Referral) {
+	e.indexed = append(e.indexed, r)
 }
 
 func (e *effects) notify(n store.Notification) {
@@ -32,6 +39,8 @@ func (a *App) flush(e *effects) {
 	}
 	for _, r := range e.referrals {
 		a.Hub.Publish(r.UserID, LiveEvent{Type: "referral_updated", Data: map[string]string{"id": r.ID, "status": r.Status}})
+	}
+	for _, r := range e.indexed {
 		a.indexReferral(r)
 	}
 	for _, en := range e.entities {

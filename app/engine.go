@@ -137,7 +137,9 @@ func (a *App) updateMirror(tx *store.Tx, ev crm.Event, fx *effects) (mirror, pre
 	if err := tx.PutEntity(mirror); err != nil {
 		return mirror, prev, fresh, err
 	}
-	fx.entities = append(fx.entities, mirror)
+	if !existed || mirror.Name != prev.Name || mirror.ClientName != prev.ClientName {
+		fx.entities = append(fx.entities, mirror)
+	}
 	return mirror, prev, fresh, nil
 }
 

@@ -66,7 +66,7 @@ func (c eventConnector) Fetch(context.Context, string, string) (crm.Event, error
 // env is one appliance under test: two users (Ada receives referrals, Mary
 // sends them and is registered) and a Clio and a HubSpot connection for Ada.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	ctx     context.Context
 	app     *app.App
 	worker  *crm.Worker
@@ -78,7 +78,7 @@ type env struct {
 	clock   time.Time
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	st, err := store.Open(t.TempDir(), []byte("test secret key 0123456789"), store.Options{})
 	if err != nil {

@@ -139,6 +139,7 @@ func (a *App) CreateReferral(ctx context.Context, userID string, in ReferralInpu
 			return err
 		}
 		fx.touch(r)
+		fx.reindex(r)
 		if partner.State == store.PartnerRegistered {
 			if err := a.createCounterpart(tx, &r, partner, &fx); err != nil {
 				return err
@@ -220,6 +221,7 @@ func (a *App) createCounterpart(tx *store.Tx, r *store.Referral, partner store.P
 	}
 	fx.touch(cp)
 	fx.touch(*r)
+	fx.reindex(cp)
 	return nil
 }
 
