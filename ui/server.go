@@ -37,6 +37,9 @@ type Config struct {
 	AdminToken string
 	// Ready reports whether background workers run, for /readyz.
 	Ready func() error
+	// ExtraRoutes adds routes before the pages' catch-all, such as the
+	// sandbox of demo mode.
+	ExtraRoutes func(f *fiber.App)
 }
 
 // Server is the Fiber application with its dependencies.
@@ -79,6 +82,9 @@ func (s *Server) routes() {
 	f.Post("/webhooks/hubspot", s.hubspotWebhook)
 	f.Get("/oauth/:provider/start", s.oauthStart)
 	f.Get("/oauth/:provider/callback", s.oauthCallback)
+	if s.cfg.ExtraRoutes != nil {
+		s.cfg.ExtraRoutes(f)
+	}
 	f.Get("/internal/backup", s.backup)
 
 	api := f.Group("/api/v1", s.authenticate)
