@@ -43,7 +43,7 @@ func startAppliance(t *testing.T, edit func(*config)) *appliance {
 	if testing.Verbose() {
 		log = zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
 	}
-	srv, err := startServer(cfg, log, ln, nil)
+	srv, err := startServer(cfg, log, ln, serverOptions{})
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}

@@ -52,7 +52,7 @@ func newRootCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, args []string) error { return runServe(cmd, v) },
 	})
-	root.AddCommand(newUserCommand(v), newTokenCommand(v), newBackupCommand(v))
+	root.AddCommand(newUserCommand(v), newTokenCommand(v), newBackupCommand(v), newDemoCommand(v))
 	root.AddCommand(&cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
@@ -73,7 +73,7 @@ func runServe(cmd *cobra.Command, v *viper.Viper) error {
 	if err != nil {
 		return err
 	}
-	s, err := startServer(cfg, log, nil, nil)
+	s, err := startServer(cfg, log, nil, serverOptions{})
 	if err != nil {
 		return err
 	}

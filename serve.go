@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gofiber/fiber/v2"
 	"github.com/rs/zerolog"
 
 	"github.com/referralpulse/referralpulse/app"
@@ -53,12 +54,15 @@ type workerObserver struct{ m *app.Metrics }
 func (o workerObserver) Retried() { o.m.EventsRetried.Add(1) }
 func (o workerObserver) Parked()  { o.m.EventsParked.Add(1) }
 
-// connectorFactory builds the CRM connectors once the store is open.
-type connectorFactory func(cfg config, st *store.Store, log zerolog.Logger) ([]crm.Connector, error)
+// serverOptions are the parts of startServer that demo mode and tests change.
+type serverOptions struct {
+	// ExtraRoutes adds HTTP routes, such as the demo sandbox.
+	ExtraRoutes func(f *fiber.App)
+}
 
 // startServer opens everything, starts the background work and listens.
 // ln may be nil, in which case cfg.Listen is used.
-func startServer(cfg config, log zerolog.Logger, ln net.Listener, factory connectorFactory) (*server, error) {
+func startServer(cfg config, log zerolog.Logger, ln net.Listener, opts serverOptions) (*server, error) {
 	start := time.Now()
 	key, err := secretKey(cfg)
 	if err != nil {
@@ -87,10 +91,7 @@ func startServer(cfg config, log zerolog.Logger, ln net.Listener, factory connec
 		s.app.Mailer = mailer
 	}
 
-	if factory == nil {
-		factory = buildConnectors
-	}
-	connectors, err := factory(cfg, st, log)
+	connectors, err := buildConnectors(cfg, st, log)
 	if err != nil {
 		return fail(err)
 	}
@@ -118,7 +119,7 @@ func startServer(cfg config, log zerolog.Logger, ln net.Listener, factory connec
 	}
 	s.ln = ln
 	adminToken := randomHex(32)
-	s.http = ui.New(s.app, ui.Config{PublicURL: cfg.PublicURL, AdminToken: adminToken, Ready: s.ready}, s.scheduler, s.worker, log)
+	s.http = ui.New(s.app, ui.Config{PublicURL: cfg.PublicURL, AdminToken: adminToken, Ready: s.ready, ExtraRoutes: opts.ExtraRoutes}, s.scheduler, s.worker, log)
 	if err := writeAdminInfo(cfg.DataDir, adminInfo{Listen: ln.Addr().String(), Token: adminToken}); err != nil {
 		return fail(err)
 	}
