@@ -86,6 +86,7 @@ func (s *Server) routes() {
 		s.cfg.ExtraRoutes(f)
 	}
 	f.Get("/internal/backup", s.backup)
+	s.pageRoutes()
 
 	api := f.Group("/api/v1", s.authenticate)
 	api.Get("/me", s.me)
