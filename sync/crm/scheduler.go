@@ -65,7 +65,12 @@ func (s *Scheduler) PollAll(ctx context.Context) {
 		if !c.Health.PausedUntil.IsZero() && time.Now().Before(c.Health.PausedUntil) {
 			continue
 		}
-		if _, err := s.Poll(ctx, c.ID); err != nil && !errors.Is(err, errBusy) {
+		_, err := s.Poll(ctx, c.ID)
+		switch {
+		case err == nil, errors.Is(err, errBusy):
+		case errors.Is(err, ErrPaused), errors.Is(err, ErrBroken):
+			s.log.Info().Err(err).Str("connection_id", c.ID).Str("provider", c.Provider).Msg("poll skipped")
+		default:
 			s.log.Warn().Err(err).Str("connection_id", c.ID).Str("provider", c.Provider).Msg("poll failed")
 		}
 	}
