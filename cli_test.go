@@ -63,7 +63,7 @@ func TestCLIUserTokenAndBackup(t *testing.T) {
 		t.Fatalf("offline backup = %q, %v", out, err)
 	}
 
-	// With a server running, user add fails at once and backup asks the server.
+	// With a server running, user add fails at once and backup requests a copy from the server.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -69,7 +69,7 @@ func (a *appliance) user(email, name string) (store.User, string) {
 	return u, tok
 }
 
-// call sends one API request and decodes the JSON answer into out.
+// call sends one API request and decodes the JSON response into out.
 func (a *appliance) call(token, method, path string, body any, out any) int {
 	a.t.Helper()
 	var reader io.Reader

@@ -14,8 +14,8 @@ import (
 	"github.com/referralpulse/referralpulse/sync/hubspot/hubspottest"
 )
 
-// sandbox lets a demo user create and change matters and deals in the
-// fake CRMs by hand; every change reaches the appliance as a signed webhook.
+// sandbox lets a demo user create and change matters and deals by hand in the
+// fake CRMs. Every change reaches the appliance as a signed webhook.
 type sandbox struct {
 	demo *demo
 	// token guards the sandbox forms against cross-site posts.

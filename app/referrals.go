@@ -347,7 +347,7 @@ func (a *App) searchReferrals(userID string, f store.ReferralFilter, query strin
 	return out, "", err
 }
 
-// SetStatus sets a referral's status by hand. The timeline says "Status
+// SetStatus sets a referral's status by hand. The timeline entry reads "Status
 // changed to won"; a registered partner's copy follows.
 func (a *App) SetStatus(ctx context.Context, userID, id, status string) (ReferralView, error) {
 	if err := checkStatus(status); err != nil {

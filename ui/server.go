@@ -23,7 +23,7 @@ type Poller interface {
 	Poll(ctx context.Context, connectionID string) (crm.PollResult, error)
 }
 
-// Waker is told when new inbox items were stored; the inbox worker implements it.
+// Waker receives a signal after new inbox items are stored. The inbox worker implements it.
 type Waker interface {
 	Wake()
 }
