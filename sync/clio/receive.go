@@ -94,8 +94,10 @@ func (c *Connector) HandleWebhook(ctx context.Context, req crm.WebhookRequest) c
 		ReceivedAt:   received,
 	}
 
+	// Batch shares one commit among concurrent deliveries; the function may
+	// run twice, which Enqueue's key check makes harmless.
 	stored := 0
-	err = c.store.Update(func(tx *store.Tx) error {
+	err = c.store.Batch(func(tx *store.Tx) error {
 		cur, err := tx.Connection(conn.ID)
 		if err != nil {
 			return err

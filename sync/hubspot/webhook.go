@@ -187,8 +187,10 @@ func sortEvents(events []parsedEvent) {
 // storeEvents enqueues every event for every connection of its portal and
 // marks those connections as having received a webhook.
 func (c *Connector) storeEvents(events []parsedEvent, receivedAt time.Time) (int, error) {
+	// Batch shares one commit among concurrent deliveries; the function may
+	// run twice, which Enqueue's key check makes harmless.
 	stored := 0
-	err := c.st.Update(func(tx *store.Tx) error {
+	err := c.st.Batch(func(tx *store.Tx) error {
 		stored = 0
 		byPortal := map[int64][]store.Connection{}
 		touched := map[string]bool{}
