@@ -18,14 +18,14 @@ import (
 
 // appliance is the whole server started over loopback for end-to-end tests.
 type appliance struct {
-	t    *testing.T
+	t    testing.TB
 	srv  *server
 	base string
 }
 
 // startAppliance runs startServer on a fresh data directory; edit may
 // change the configuration once the listen address is known.
-func startAppliance(t *testing.T, edit func(*config)) *appliance {
+func startAppliance(t testing.TB, edit func(*config)) *appliance {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -191,7 +191,7 @@ func (a *appliance) drain() {
 }
 
 // eventually retries check until it returns "" or five seconds pass.
-func eventually(t *testing.T, check func() string) {
+func eventually(t testing.TB, check func() string) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {

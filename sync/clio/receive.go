@@ -97,12 +97,16 @@ func (c *Connector) HandleWebhook(ctx context.Context, req crm.WebhookRequest) c
 	// Batch shares one commit among concurrent deliveries; the function may
 	// run twice, which Enqueue's key check makes harmless.
 	stored := 0
+	// The health figure is rewritten at most once a second, because a
+	// connection write re-seals its tokens and would dominate a busy stream.
+	touchHealth := received.Sub(conn.Health.LastWebhookAt) >= time.Second
 	err = c.store.Batch(func(tx *store.Tx) error {
-		cur, err := tx.Connection(conn.ID)
-		if err != nil {
+		var err error
+		if stored, err = tx.Enqueue(item); err != nil || !touchHealth {
 			return err
 		}
-		if stored, err = tx.Enqueue(item); err != nil {
+		cur, err := tx.Connection(conn.ID)
+		if err != nil {
 			return err
 		}
 		cur.Health.LastWebhookAt = received
