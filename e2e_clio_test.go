@@ -257,3 +257,43 @@ func TestClioExpiredWebhookIsRecreated(t *testing.T) {
 		t.Errorf("links = %d; the renewed webhooks did not deliver the new matter", len(r.Links))
 	}
 }
+
+func TestClioMatterDeletedThenDisconnect(t *testing.T) {
+	w := newClioWorld(t, true)
+	contact := w.fake.AddContact(cliotest.ContactInput{Name: "Adaeze Okafor", Emails: []string{"adaeze.okafor@example.org"}})
+	m := w.fake.CreateMatter(cliotest.MatterInput{ClientID: contact.ID, Description: "Okafor"})
+	w.settle()
+	if err := w.fake.SetMatterStatus(m.ID, "Closed"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.fake.DeleteMatter(m.ID); err != nil {
+		t.Fatal(err)
+	}
+	w.settle()
+
+	r := w.referral(w.adaTok, w.okafor.ID)
+	if r.Status != "won" || len(r.Links) != 1 || !r.Links[0].EntityGone {
+		t.Fatalf("after deletion = %s, want won with the link marked deleted", describe(r))
+	}
+	found := false
+	for _, text := range w.timeline(w.adaTok, w.okafor.ID) {
+		found = found || strings.Contains(text, "was deleted in Clio")
+	}
+	if !found {
+		t.Error("timeline lacks the deletion entry")
+	}
+
+	w.mustCall(204, w.adaTok, "DELETE", "/api/v1/connections/"+w.connID, nil, nil)
+	if n := len(w.fake.Webhooks()); n != 0 {
+		t.Errorf("%d webhooks left in Clio after disconnect", n)
+	}
+	if !w.fake.Deauthorized() {
+		t.Error("disconnect did not call deauthorize")
+	}
+	if r := w.referral(w.adaTok, w.okafor.ID); len(r.Links) != 1 || r.Status != "won" {
+		t.Errorf("after disconnect = %s, want the link and status kept", describe(r))
+	}
+	if code := w.call(w.adaTok, "GET", "/api/v1/connections/"+w.connID, nil, nil); code != 404 {
+		t.Errorf("connection after disconnect = %d, want 404", code)
+	}
+}
