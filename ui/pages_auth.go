@@ -34,7 +34,7 @@ func (p *pages) setupForm(c *fiber.Ctx) error {
 }
 
 // setup creates the first account and signs it in. Once any user exists
-// the form is gone; later accounts come from invitations or the CLI.
+// the form is gone, and later accounts come from invitations or the CLI.
 func (p *pages) setup(c *fiber.Ctx) error {
 	if err := p.checkPreSessionCSRF(c); err != nil {
 		return p.errorPage(c, err)

@@ -132,8 +132,8 @@ func (p *pages) createReferralPage(c *fiber.Ctx, v *view) error {
 	return redirectAfterPost(c, "/referrals/"+r.ID)
 }
 
-// referralFormError shows an input error next to its field; prefix maps the
-// partner's field names onto the inline partner inputs.
+// referralFormError shows an input error next to its field. The prefix maps
+// the partner's field names onto the inline partner inputs.
 func (p *pages) referralFormError(c *fiber.Ctx, v *view, form referralForm, err error, prefix string) error {
 	fe, ok := asFieldErrors(err)
 	if !ok {
@@ -181,7 +181,7 @@ func (p *pages) referralPage(c *fiber.Ctx, v *view) error {
 }
 
 // renderReferral builds the detail page. The link dialog opens when the
-// query asks for it, names a suggested record, or carries a search.
+// query has link=1, a suggested record or a search, or when a link failed.
 func (p *pages) renderReferral(c *fiber.Ctx, v *view, status int, id string) error {
 	ctx := c.UserContext()
 	r, err := p.App.Referral(ctx, v.User.ID, id)
@@ -246,7 +246,7 @@ func (p *pages) searchCRM(c *fiber.Ctx, userID string, conns []app.ConnectionVie
 	return s
 }
 
-// crmSearchFragment returns only the results list for htmx; without htmx
+// crmSearchFragment returns only the results list for htmx. Without htmx
 // the same search runs through the detail page.
 func (p *pages) crmSearchFragment(c *fiber.Ctx, v *view) error {
 	id := c.Params("id")

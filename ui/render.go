@@ -102,7 +102,7 @@ func (r *renderer) execute(c *fiber.Ctx, status int, page, block string, v *view
 	return c.Status(status).Send(buf.Bytes())
 }
 
-// view is what every page template receives. Data holds the page's own
+// view is the data every page template receives. Data holds the page's own
 // typed struct, so a misspelled field fails at render time.
 type view struct {
 	Title string
@@ -151,7 +151,7 @@ func titleWord(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// notificationURL is where a banner leads: a suggestion opens the link
+// notificationURL builds the link of a banner. A suggestion opens the link
 // dialog with the suggested record pinned.
 func notificationURL(n store.Notification) string {
 	if n.ReferralID == "" {
