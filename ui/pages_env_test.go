@@ -30,6 +30,9 @@ const testPassword = "correct horse battery"
 type pageServerOptions struct {
 	// Connectors replace the default fake Clio connector when set.
 	Connectors []crm.Connector
+	// ConnectorsFor builds connectors that need the store and the server's
+	// public URL, such as a real connector pointed at a fake CRM.
+	ConnectorsFor func(st *store.Store, publicURL string) []crm.Connector
 	Poller     ui.Poller
 	Mailer     app.Mailer
 	// Clock replaces the app's clock when set.
@@ -81,6 +84,11 @@ func startPageServer(t *testing.T, opts pageServerOptions) *pageEnv {
 		t.Fatalf("listen on loopback: %v", err)
 	}
 	base := "http://" + ln.Addr().String()
+	if opts.ConnectorsFor != nil {
+		for _, c := range opts.ConnectorsFor(st, base) {
+			a.Register(c)
+		}
+	}
 	a.PublicURL = base
 	srv := ui.New(a, ui.Config{PublicURL: base}, opts.Poller, nil, zerolog.Nop())
 	go srv.Serve(ln)
