@@ -33,8 +33,10 @@ type pageServerOptions struct {
 	// ConnectorsFor builds connectors that need the store and the server's
 	// public URL, such as a real connector pointed at a fake CRM.
 	ConnectorsFor func(st *store.Store, publicURL string) []crm.Connector
-	Poller     ui.Poller
-	Mailer     app.Mailer
+	// Worker runs the inbox worker, so webhooks stored by the server are applied.
+	Worker bool
+	Poller ui.Poller
+	Mailer app.Mailer
 	// Clock replaces the app's clock when set.
 	Clock func() time.Time
 }
@@ -90,9 +92,19 @@ func startPageServer(t *testing.T, opts pageServerOptions) *pageEnv {
 		}
 	}
 	a.PublicURL = base
-	srv := ui.New(a, ui.Config{PublicURL: base}, opts.Poller, nil, zerolog.Nop())
+	var waker ui.Waker
+	stopWorker := func() {}
+	if opts.Worker {
+		w := crm.NewWorker(st, a, a.Connectors(), nil, crm.WorkerConfig{}, zerolog.Nop())
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { w.Run(ctx); close(done) }()
+		waker, stopWorker = w, func() { cancel(); <-done }
+	}
+	srv := ui.New(a, ui.Config{PublicURL: base}, opts.Poller, waker, zerolog.Nop())
 	go srv.Serve(ln)
 	t.Cleanup(func() {
+		stopWorker()
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
 		srv.Shutdown(ctx)
