@@ -6,6 +6,7 @@ package ui
 import (
 	"context"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -144,6 +145,9 @@ func (s *Server) securityHeaders(c *fiber.Ctx) error {
 	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("X-Frame-Options", "DENY")
 	c.Set("Referrer-Policy", "same-origin")
+	if strings.HasPrefix(s.cfg.PublicURL, "https://") {
+		c.Set("Strict-Transport-Security", "max-age=31536000")
+	}
 	return c.Next()
 }
 
