@@ -18,14 +18,23 @@ import (
 )
 
 func newBackupCommand(v *viper.Viper) *cobra.Command {
-	return &cobra.Command{
+	var force bool
+	cmd := &cobra.Command{
 		Use:   "backup FILE",
 		Short: "Write a consistent copy of the database to FILE, with the server running or not",
-		Args:  cobra.ExactArgs(1),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return errors.New("backup needs exactly one destination FILE, for example: referralpulse backup referralpulse-2026-12-04.db")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := loadConfig(v, cmd.Flags())
 			if err != nil {
 				return err
+			}
+			if _, err := os.Stat(args[0]); err == nil && !force {
+				return fmt.Errorf("%s already exists: choose another name or pass --force to replace it", args[0])
 			}
 			n, how, err := backup(cmd.Context(), cfg, args[0])
 			if err != nil {
@@ -35,6 +44,8 @@ func newBackupCommand(v *viper.Viper) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&force, "force", false, "replace FILE when it already exists")
+	return cmd
 }
 
 // backup asks the running server for a copy when one holds the data

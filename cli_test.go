@@ -40,8 +40,8 @@ func TestCLIUserTokenAndBackup(t *testing.T) {
 	if _, _, err := runCLI(t, "correct horse battery\n", "user", "add", "--data-dir", dir, "--email", "ADA@example.com", "--name", "Again", "--password-stdin"); err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Errorf("duplicate user add error = %v", err)
 	}
-	if _, _, err := runCLI(t, "short\n", "user", "add", "--data-dir", dir, "--email", "bo@example.com", "--name", "Bo", "--password-stdin"); err == nil || !strings.Contains(err.Error(), "--password") {
-		t.Errorf("short password error = %v, want one naming --password", err)
+	if _, _, err := runCLI(t, "short\n", "user", "add", "--data-dir", dir, "--email", "bo@example.com", "--name", "Bo", "--password-stdin"); err == nil || !strings.Contains(err.Error(), "the password is 5 characters long") {
+		t.Errorf("short password error = %v, want one naming the password", err)
 	}
 	if _, _, err := runCLI(t, "", "user", "add", "--data-dir", dir, "--email", "not-an-email", "--name", "X"); err == nil || !strings.Contains(err.Error(), "--email") {
 		t.Errorf("bad email error = %v, want one naming --email", err)
@@ -61,6 +61,16 @@ func TestCLIUserTokenAndBackup(t *testing.T) {
 	offline := filepath.Join(t.TempDir(), "offline.db")
 	if out, _, err := runCLI(t, "", "backup", "--data-dir", dir, offline); err != nil || !strings.Contains(out, "copied from the database file") {
 		t.Fatalf("offline backup = %q, %v", out, err)
+	}
+
+	if _, _, err := runCLI(t, "", "backup", "--data-dir", dir, offline); err == nil || !strings.Contains(err.Error(), "--force") {
+		t.Errorf("backup over an existing file = %v, want a refusal that mentions --force", err)
+	}
+	if _, _, err := runCLI(t, "", "backup", "--data-dir", dir, "--force", offline); err != nil {
+		t.Errorf("backup --force over an existing file: %v", err)
+	}
+	if _, _, err := runCLI(t, "", "backup", "--data-dir", dir); err == nil || !strings.Contains(err.Error(), "FILE") {
+		t.Errorf("backup without a file = %v, want a message naming FILE", err)
 	}
 
 	// With a server running, user add fails at once and backup requests a copy from the server.
@@ -134,8 +144,10 @@ func TestConfigPrecedence(t *testing.T) {
 	if _, err := newLogger(config{LogLevel: "loud"}, io.Discard); err == nil || !strings.Contains(err.Error(), "log.level") {
 		t.Errorf("bad log level error = %v", err)
 	}
-	t.Setenv("RP_SERVER_PUBLIC_URL", "ftp://example.com")
-	if _, err := loadConfig(v, flags); err == nil || !strings.Contains(err.Error(), "server.public_url") {
-		t.Errorf("bad public url error = %v", err)
+	for _, bad := range []string{"ftp://example.com", "http://", "https://rp.example/path?q=1", "https://rp.example/#top", "localhost:8080"} {
+		t.Setenv("RP_SERVER_PUBLIC_URL", bad)
+		if _, err := loadConfig(v, flags); err == nil || !strings.Contains(err.Error(), "server.public_url") {
+			t.Errorf("public url %q: error = %v, want one naming server.public_url", bad, err)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -114,13 +115,31 @@ func loadConfig(v *viper.Viper, flags *pflag.FlagSet) (config, error) {
 		c.PublicURL = "http://" + c.Listen
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
-	if !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
-		return c, fmt.Errorf("server.public_url %q must start with http:// or https://", c.PublicURL)
+	if err := checkPublicURL(c.PublicURL); err != nil {
+		return c, err
 	}
 	if c.DataDir == "" {
 		return c, errors.New("data.dir is empty: set it to the directory for the database, for example ./data")
 	}
 	return c, nil
+}
+
+// checkPublicURL accepts an absolute http or https URL with a host and no
+// query or fragment, because webhook and callback URLs are built by
+// appending paths to it.
+func checkPublicURL(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return fmt.Errorf("server.public_url %q is not a URL: %w", raw, err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("server.public_url %q must start with http:// or https://", raw)
+	case u.Host == "":
+		return fmt.Errorf("server.public_url %q has no host: write it as https://referrals.example.com", raw)
+	case u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(raw, "?") || strings.HasSuffix(raw, "#"):
+		return fmt.Errorf("server.public_url %q must not have a query or fragment: write only the scheme, host and optional path", raw)
+	}
+	return nil
 }
 
 // secretKey returns security.secret_key, or the key file in the data

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -83,5 +84,12 @@ func TestDemoStory(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.Contains(string(body), "Harrow lease") {
 		t.Errorf("sandbox after creating a matter = %d, body lacks the matter", resp.StatusCode)
+	}
+
+	// Ctrl+C closes the server first, then the demo; both steps must work and remove the data.
+	d.srv.close(context.Background())
+	d.close()
+	if _, err := os.Stat(d.dataDir); !os.IsNotExist(err) {
+		t.Errorf("demo data directory %s still exists after stopping: %v", d.dataDir, err)
 	}
 }

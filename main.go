@@ -144,6 +144,9 @@ func newUserCommand(v *viper.Viper) *cobra.Command {
 			u, err := a.CreateUser(cmd.Context(), email, name, password)
 			if err != nil {
 				if fe, ok := app.IsInputError(err); ok {
+					if fe.Field == "password" {
+						return fmt.Errorf("the password %s", fe.Message)
+					}
 					return fmt.Errorf("--%s %s", fe.Field, fe.Message)
 				}
 				return err

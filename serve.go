@@ -43,9 +43,10 @@ type server struct {
 	http      *ui.Server
 	ln        net.Listener
 
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	serveErr chan error
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	serveErr  chan error
+	closeOnce sync.Once
 }
 
 // workerObserver feeds worker counts into the metrics.
@@ -142,7 +143,12 @@ func (s *server) Addr() string { return s.ln.Addr().String() }
 
 // close stops everything in order: HTTP, then the scheduler and the inbox
 // worker, then the search index, then the database, logging each step.
+// Calls after the first do nothing.
 func (s *server) close(ctx context.Context) {
+	s.closeOnce.Do(func() { s.shutdown(ctx) })
+}
+
+func (s *server) shutdown(ctx context.Context) {
 	if s.http != nil {
 		if err := s.http.Shutdown(ctx); err != nil {
 			s.log.Error().Err(err).Msg("http shutdown failed")

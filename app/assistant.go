@@ -108,7 +108,17 @@ func (a *App) Assistant(ctx context.Context, userID, question, timezone string) 
 		return ans.Items[i].At.After(ans.Items[j].At)
 	})
 	ans.Answer = digestText(label, ans.Items, loc)
+	if !understood(question) {
+		ans.Answer = "I answer what changed on your referrals today, yesterday, this week, or since a date (YYYY-MM-DD). " +
+			"Your question names none of these, so here is today.\n\n" + ans.Answer
+	}
 	return ans, nil
+}
+
+// understood reports whether a question names a period digestWindow reads.
+func understood(question string) bool {
+	q := strings.ToLower(question)
+	return sinceDate.MatchString(q) || strings.Contains(q, "today") || strings.Contains(q, "yesterday") || strings.Contains(q, "week")
 }
 
 func digestText(label string, items []AssistantItem, loc *time.Location) string {

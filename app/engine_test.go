@@ -603,6 +603,10 @@ func TestAssistantDigest(t *testing.T) {
 	if len(since.Items) != len(ans.Items) {
 		t.Errorf("since items = %d, want %d", len(since.Items), len(ans.Items))
 	}
+	joke, err := e.app.Assistant(e.ctx, e.ada.ID, "tell me a joke", "")
+	if err != nil || !strings.Contains(joke.Answer, "yesterday, this week, or since a date") {
+		t.Errorf("unrecognised question answer = %q, %v; want the phrasings it understands", joke.Answer, err)
+	}
 	if _, err := e.app.Assistant(e.ctx, e.ada.ID, "what changed since 2026-13-45", ""); err == nil {
 		t.Error("an impossible date was accepted")
 	}

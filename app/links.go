@@ -36,7 +36,7 @@ func (a *App) LinkManually(ctx context.Context, userID, referralID string, in Li
 		}
 		var err error
 		if conn, err = ownConnection(tx, userID, in.ConnectionID); err != nil {
-			return invalid("connection_id", "no connection with id %q: list yours with GET /api/v1/connections", in.ConnectionID)
+			return invalid("connection_id", "%q does not name one of your connections: list them with GET /api/v1/connections", in.ConnectionID)
 		}
 		_, err = tx.Entity(conn.ID, crm.Provider(conn.Provider).EntityType(), in.EntityID)
 		known = err == nil
@@ -215,7 +215,7 @@ func (a *App) SearchCRM(ctx context.Context, userID, connectionID, query string)
 	err := a.Store.View(func(tx *store.Tx) error {
 		var err error
 		if conn, err = ownConnection(tx, userID, connectionID); err != nil {
-			return invalid("connection_id", "no connection with id %q", connectionID)
+			return invalid("connection_id", "%q does not name one of your connections: list them with GET /api/v1/connections", connectionID)
 		}
 		add := func(e store.Entity) {
 			if seen[e.EntityID] {

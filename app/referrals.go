@@ -114,7 +114,7 @@ func (a *App) CreateReferral(ctx context.Context, userID string, in ReferralInpu
 		fx = effects{}
 		partner, err := tx.Partner(in.PartnerID)
 		if err != nil || partner.UserID != userID {
-			return invalid("partner_id", "no partner with id %q: list yours with GET /api/v1/partners", in.PartnerID)
+			return invalid("partner_id", "%q does not name one of your partners: list them with GET /api/v1/partners", in.PartnerID)
 		}
 		if err := a.refreshPartnerState(tx, &partner); err != nil {
 			return err

@@ -223,6 +223,12 @@ type Tx struct {
 // NewID returns a new sortable id (a ULID: time first, then randomness).
 func NewID() string { return ulid.Make().String() }
 
+// ValidID reports whether s has the form of an id NewID makes.
+func ValidID(s string) bool {
+	_, err := ulid.ParseStrict(s)
+	return err == nil
+}
+
 func u64(v uint64) []byte {
 	b := make([]byte, 8)
 	binary.BigEndian.PutUint64(b, v)

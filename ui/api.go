@@ -25,6 +25,9 @@ func page[T any](items []T, next string) list[T] {
 
 func pageParams(c *fiber.Ctx) (store.Page, error) {
 	p := store.Page{Cursor: c.Query("cursor")}
+	if p.Cursor != "" && !store.ValidID(p.Cursor) {
+		return p, apiError(fiber.StatusBadRequest, "invalid_argument", "cursor "+strconv.Quote(p.Cursor)+" is not a cursor from this API: pass the next_cursor of the previous page", "cursor")
+	}
 	if raw := c.Query("limit"); raw != "" {
 		n, err := strconv.Atoi(raw)
 		if err != nil || n < 1 || n > 200 {
@@ -233,7 +236,7 @@ func (s *Server) listDrafts(c *fiber.Ctx) error {
 	switch state {
 	case "", store.DraftOpen, store.DraftSent, store.DraftDismissed:
 	default:
-		return apiError(fiber.StatusBadRequest, "invalid_argument", "state must be draft, sent or dismissed", "state")
+		return apiError(fiber.StatusBadRequest, "invalid_argument", "state "+strconv.Quote(state)+" is not a draft state: use draft, sent or dismissed", "state")
 	}
 	items, next, err := s.App.Drafts(c.UserContext(), currentUser(c).ID, state, p)
 	if err != nil {

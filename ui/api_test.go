@@ -135,6 +135,7 @@ func TestBadInputNamesTheField(t *testing.T) {
 		{"partner without email", "/api/v1/partners", `{"name":"No Mail"}`, 400, "email"},
 		{"partner with bad email", "/api/v1/partners", `{"name":"Bad","email":"bad@"}`, 400, "email"},
 		{"oversize body", "/api/v1/referrals", `{"note":"` + strings.Repeat("x", 70<<10) + `"}`, 413, ""},
+		{"array body", "/api/v1/partners", `[{"name":"A"}]`, 400, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -145,6 +146,9 @@ func TestBadInputNamesTheField(t *testing.T) {
 			}
 			if got.Error.Field != tc.wantField || got.Error.Message == "" || got.Error.Code == "" {
 				t.Errorf("error = %+v, want field %q with a message", got.Error, tc.wantField)
+			}
+			if tc.wantCode == 413 && !strings.Contains(got.Error.Message, "65536 bytes") {
+				t.Errorf("413 message %q does not state the limit", got.Error.Message)
 			}
 		})
 	}
@@ -246,7 +250,7 @@ func TestReferralListPaging(t *testing.T) {
 	if len(found.Items) != 5 {
 		t.Errorf("search found %d, want 5", len(found.Items))
 	}
-	for _, bad := range []string{"limit=0", "limit=201", "limit=x", "direction=sideways", "status=closed"} {
+	for _, bad := range []string{"limit=0", "limit=201", "limit=x", "direction=sideways", "status=closed", "cursor=garbage"} {
 		var errBody apiErr
 		if code := e.call(e.adaTok, "GET", "/api/v1/referrals?"+bad, "", &errBody); code != 400 || errBody.Error.Field == "" {
 			t.Errorf("%s: status %d field %q, want 400 naming the field", bad, code, errBody.Error.Field)

@@ -53,7 +53,7 @@ func classify(err error) *httpError {
 		code := strings.ToLower(strings.ReplaceAll(fiberErr.Message, " ", "_"))
 		msg := fiberErr.Message
 		if fiberErr.Code == fiber.StatusRequestEntityTooLarge {
-			code, msg = "payload_too_large", "request body is larger than the limit; send less data"
+			code, msg = "payload_too_large", "request body is larger than the server's limit; send less data"
 		}
 		return &httpError{status: fiberErr.Code, detail: errorDetail{Code: code, Message: msg}}
 	}
@@ -61,7 +61,8 @@ func classify(err error) *httpError {
 	case errors.Is(err, store.ErrNotFound):
 		return &httpError{status: fiber.StatusNotFound, detail: errorDetail{Code: "not_found", Message: err.Error()}}
 	case errors.Is(err, store.ErrConflict):
-		return &httpError{status: fiber.StatusConflict, detail: errorDetail{Code: "conflict", Message: err.Error()}}
+		msg := strings.TrimSuffix(err.Error(), ": "+store.ErrConflict.Error())
+		return &httpError{status: fiber.StatusConflict, detail: errorDetail{Code: "conflict", Message: msg}}
 	case errors.Is(err, app.ErrMailNotConfigured):
 		return &httpError{status: fiber.StatusConflict, detail: errorDetail{Code: "mail_not_configured", Message: err.Error()}}
 	case errors.Is(err, crm.ErrBroken):
@@ -73,6 +74,9 @@ func classify(err error) *httpError {
 // handleError is the one place errors turn into responses and log lines.
 func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	he := classify(err)
+	if he.status == fiber.StatusRequestEntityTooLarge {
+		he.detail.Message = fmt.Sprintf("request body is larger than the limit of %d bytes; send less data", s.cfg.BodyLimit)
+	}
 	ev := s.log.Debug()
 	if he.status >= 500 {
 		ev = s.log.Error()
@@ -96,6 +100,9 @@ func decodeBody(c *fiber.Ctx, v any) error {
 		if errors.As(err, &typeErr) {
 			field = typeErr.Field
 			msg = fmt.Sprintf("field %q must be a JSON %s, not %s", typeErr.Field, jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
+			if field == "" {
+				msg = fmt.Sprintf("request body must be a JSON %s, not %s", jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
+			}
 		} else if i := strings.Index(msg, "unknown field "); i >= 0 {
 			field = strings.Trim(msg[i+len("unknown field "):], `"`)
 			msg = fmt.Sprintf("unknown field %q: check the field names in the API reference", field)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"net"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -52,6 +53,8 @@ type Server struct {
 	waker  Waker
 	log    zerolog.Logger
 	done   chan struct{}
+	// stopStreams closes done once, which ends every open event stream.
+	stopStreams sync.Once
 }
 
 // New builds the server and its routes.
@@ -136,8 +139,9 @@ func (s *Server) Serve(ln net.Listener) error {
 }
 
 // Shutdown ends live streams and stops the server, waiting up to the context's deadline.
+// Calls after the first only wait for the server again.
 func (s *Server) Shutdown(ctx context.Context) error {
-	close(s.done)
+	s.stopStreams.Do(func() { close(s.done) })
 	return s.Fiber.ShutdownWithContext(ctx)
 }
 

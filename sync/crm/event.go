@@ -41,7 +41,7 @@ func ParseProvider(s string) (Provider, error) {
 	case Clio, HubSpot:
 		return Provider(s), nil
 	}
-	return "", fmt.Errorf("unknown provider %q: use \"clio\" or \"hubspot\"", s)
+	return "", fmt.Errorf("%q is not a provider: use \"clio\" or \"hubspot\"", s)
 }
 
 // Kind is what happened to a CRM record.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,6 +43,15 @@ func NewScheduler(st *store.Store, connectors map[Provider]Connector, log zerolo
 // Start installs the jobs and starts the cron loop. pollSpec is a cron
 // expression or a descriptor such as "@every 10m".
 func (s *Scheduler) Start(pollSpec string) error {
+	if every, ok := strings.CutPrefix(strings.TrimSpace(pollSpec), "@every "); ok {
+		d, err := time.ParseDuration(strings.TrimSpace(every))
+		if err != nil {
+			return fmt.Errorf("sync.poll_schedule %q has no valid duration (for example \"@every 10m\"): %w", pollSpec, err)
+		}
+		if d < MinPollInterval {
+			return fmt.Errorf("sync.poll_schedule %q polls more often than every %s, which spends the CRM's rate limit: use a longer interval", pollSpec, MinPollInterval)
+		}
+	}
 	if _, err := s.cron.AddFunc(pollSpec, func() { s.PollAll(context.Background()) }); err != nil {
 		return fmt.Errorf("sync.poll_schedule %q is not a cron schedule (for example \"@every 10m\" or \"*/10 * * * *\"): %w", pollSpec, err)
 	}
@@ -88,6 +98,9 @@ func (s *Scheduler) MaintainAll(ctx context.Context) {
 		}
 	}
 }
+
+// MinPollInterval is the shortest "@every" poll schedule accepted.
+const MinPollInterval = time.Minute
 
 var errBusy = errors.New("a poll of this connection is already running")
 

@@ -40,10 +40,12 @@ func openStore(t *testing.T) *store.Store {
 }
 
 func TestSchedulerRejectsBadSchedule(t *testing.T) {
-	s := crm.NewScheduler(openStore(t), nil, zerolog.Nop(), nil)
-	err := s.Start("every ten minutes")
-	if err == nil || !strings.Contains(err.Error(), "sync.poll_schedule") {
-		t.Fatalf("error = %v, want one naming sync.poll_schedule", err)
+	for _, spec := range []string{"every ten minutes", "@every 0s", "@every 10s", "@every soon"} {
+		s := crm.NewScheduler(openStore(t), nil, zerolog.Nop(), nil)
+		err := s.Start(spec)
+		if err == nil || !strings.Contains(err.Error(), "sync.poll_schedule") {
+			t.Errorf("%q: error = %v, want one naming sync.poll_schedule", spec, err)
+		}
 	}
 }
 
