@@ -614,3 +614,21 @@ func TestAssistantDigest(t *testing.T) {
 		t.Error("an unknown time zone was accepted")
 	}
 }
+
+func TestItemOfRemovedConnectionIsClosed(t *testing.T) {
+	e := newEnv(t)
+	ev := e.matter(crm.EntityCreated, "1", "Okafor", "Adaeze Okafor", "a@example.org", crm.OutcomeOpen, v1)
+	ev.ConnectionID = "01HZZZZZZZZZZZZZZZZZZZZZZZ"
+	e.deliver("orphan", ev)
+
+	err := e.app.Store.View(func(tx *store.Tx) error {
+		pending, failed := tx.InboxDepth()
+		if pending != 0 || failed != 0 {
+			t.Errorf("inbox = %d pending, %d failed; want the orphan item closed", pending, failed)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

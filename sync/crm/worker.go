@@ -190,6 +190,15 @@ func (w *Worker) resolveAndApply(ctx context.Context, it store.InboxItem) (err e
 	if !ok {
 		return fmt.Errorf("no connector for provider %q", it.Provider)
 	}
+	err = w.store.View(func(tx *store.Tx) error {
+		_, err := tx.Connection(it.ConnectionID)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		// The user disconnected after the delivery was stored: nothing to apply.
+		w.log.Info().Uint64("seq", it.Seq).Str("connection_id", it.ConnectionID).Msg("inbox item of a removed connection closed without applying")
+		return w.applier.Apply(ctx, it, nil)
+	}
 	events, err := c.Resolve(ctx, it)
 	if err != nil {
 		return fmt.Errorf("resolve: %w", err)
