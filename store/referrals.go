@@ -26,6 +26,16 @@ func (t *Tx) PutReferral(r *Referral) error {
 		if err := t.addCount(old.UserID, old.Direction, old.Status, -1); err != nil {
 			return err
 		}
+		for _, k := range facetKeys(old) {
+			if err := t.delIndex(bucketReferralFacet, k); err != nil {
+				return err
+			}
+		}
+	}
+	for _, k := range facetKeys(*r) {
+		if err := t.setIndex(bucketReferralFacet, k, ""); err != nil {
+			return err
+		}
 	}
 	if err := t.addCount(r.UserID, r.Direction, r.Status, 1); err != nil {
 		return err
@@ -67,6 +77,30 @@ func (f ReferralFilter) match(r Referral) bool {
 		(f.PartnerID == "" || r.PartnerID == f.PartnerID)
 }
 
+// facetKeys returns the keys of r in the direction and status index: one
+// for the direction, one for the status and one for both.
+func facetKeys(r Referral) [][]byte {
+	return [][]byte{
+		key(r.UserID, "d", r.Direction, r.ID),
+		key(r.UserID, "s", r.Status, r.ID),
+		key(r.UserID, "ds", r.Direction, r.Status, r.ID),
+	}
+}
+
+// facetPrefix picks the narrowest index for a filter: the direction and
+// status index when the filter names either, else every referral of the user.
+func facetPrefix(userID string, f ReferralFilter) ([]byte, []byte) {
+	switch {
+	case f.Direction != "" && f.Status != "":
+		return bucketReferralFacet, key(userID, "ds", f.Direction, f.Status, "")
+	case f.Direction != "":
+		return bucketReferralFacet, key(userID, "d", f.Direction, "")
+	case f.Status != "":
+		return bucketReferralFacet, key(userID, "s", f.Status, "")
+	}
+	return bucketReferralUser, key(userID, "")
+}
+
 // UserReferrals lists a user's referrals newest first and returns the cursor
 // of the next page, or "" on the last page.
 func (t *Tx) UserReferrals(userID string, f ReferralFilter, page Page) ([]Referral, string, error) {
@@ -74,7 +108,8 @@ func (t *Tx) UserReferrals(userID string, f ReferralFilter, page Page) ([]Referr
 	var out []Referral
 	var err error
 	next := ""
-	t.scanPrefixDesc(bucketReferralUser, key(userID, ""), page.Cursor, func(k, _ []byte) bool {
+	bucket, prefix := facetPrefix(userID, f)
+	t.scanPrefixDesc(bucket, prefix, page.Cursor, func(k, _ []byte) bool {
 		var r Referral
 		if r, err = t.Referral(lastPart(k)); err != nil {
 			return false

@@ -29,7 +29,7 @@ var (
 
 // SchemaVersion is the layout this build writes. Open migrates older files
 // forward and rejects newer ones.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // FileName is the bbolt file's name inside the data directory.
 const FileName = "referralpulse.db"
@@ -69,6 +69,9 @@ var (
 	bucketOAuthStates   = []byte("oauth_states")
 	bucketSessions      = []byte("sessions")
 	bucketKV            = []byte("kv")
+	// bucketReferralFacet indexes referrals by user plus direction and/or
+	// status, so a filtered list reads only matching records.
+	bucketReferralFacet = []byte("idx_referral_facet")
 )
 
 var allBuckets = [][]byte{
@@ -92,6 +95,25 @@ var migrations = []func(tx *bolt.Tx) error{
 			}
 		}
 		return nil
+	},
+	// Version 2 adds the direction and status index of referrals and fills it.
+	func(tx *bolt.Tx) error {
+		facets, err := tx.CreateBucketIfNotExists(bucketReferralFacet)
+		if err != nil {
+			return fmt.Errorf("create bucket %s: %w", bucketReferralFacet, err)
+		}
+		return tx.Bucket(bucketReferrals).ForEach(func(_, v []byte) error {
+			var r Referral
+			if err := decode(v, &r); err != nil {
+				return err
+			}
+			for _, k := range facetKeys(r) {
+				if err := facets.Put(k, nil); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	},
 }
 

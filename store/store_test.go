@@ -247,3 +247,48 @@ func TestReferralIndexesFollowChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestMigrationFillsReferralFacets(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	r := Referral{UserID: "u", Direction: DirectionGiven, PartnerID: "p", ClientName: "A", Status: StatusWon}
+	if err := s.Update(func(tx *Tx) error { return tx.PutReferral(&r) }); err != nil {
+		t.Fatal(err)
+	}
+	// Turn the file back into schema version 1, which had no facet index.
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.DeleteBucket(bucketReferralFacet); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Put([]byte("schema_version"), u64(1))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s = openTest(t, dir)
+	defer s.Close()
+	if v, _ := s.SchemaVersionOf(); v != SchemaVersion {
+		t.Errorf("schema version after migration = %d, want %d", v, SchemaVersion)
+	}
+	err = s.View(func(tx *Tx) error {
+		for _, f := range []ReferralFilter{{Status: StatusWon}, {Direction: DirectionGiven}, {Direction: DirectionGiven, Status: StatusWon}} {
+			got, _, err := tx.UserReferrals("u", f, Page{})
+			if err != nil {
+				return err
+			}
+			if len(got) != 1 || got[0].ID != r.ID {
+				t.Errorf("filter %+v after migration = %d referrals, want the one", f, len(got))
+			}
+		}
+		none, _, _ := tx.UserReferrals("u", ReferralFilter{Status: StatusOpen}, Page{})
+		if len(none) != 0 {
+			t.Errorf("open filter = %d, want 0", len(none))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
