@@ -36,11 +36,7 @@ func newDemoCommand(v *viper.Viper) *cobra.Command {
 		Short: "Serve with sandbox Clio and HubSpot servers, sample data and a scripted story",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := loadConfig(v, cmd.Flags())
-			if err != nil {
-				return err
-			}
-			log, err := newLogger(cfg, os.Stderr)
+			cfg, log, err := loadRuntime(cmd, v)
 			if err != nil {
 				return err
 			}

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 	"golang.org/x/term"
@@ -64,12 +65,19 @@ func newRootCommand() *cobra.Command {
 	return root
 }
 
-func runServe(cmd *cobra.Command, v *viper.Viper) error {
+// loadRuntime reads the configuration and builds the root logger for a
+// command that runs the server.
+func loadRuntime(cmd *cobra.Command, v *viper.Viper) (config, zerolog.Logger, error) {
 	cfg, err := loadConfig(v, cmd.Flags())
 	if err != nil {
-		return err
+		return cfg, zerolog.Nop(), err
 	}
 	log, err := newLogger(cfg, os.Stderr)
+	return cfg, log, err
+}
+
+func runServe(cmd *cobra.Command, v *viper.Viper) error {
+	cfg, log, err := loadRuntime(cmd, v)
 	if err != nil {
 		return err
 	}

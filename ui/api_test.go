@@ -338,3 +338,29 @@ func TestCookieSessionNeedsCSRF(t *testing.T) {
 		t.Errorf("POST with the CSRF token = %d, want 201", code)
 	}
 }
+
+func TestOAuthStartWithoutConnector(t *testing.T) {
+	e := newAPIEnv(t)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	cases := []struct {
+		path         string
+		wantStatus   int
+		wantLocation string
+	}{
+		{"/oauth/hubspot/start", 302, "/settings/integrations?error="},
+		{"/oauth/hubspot/callback?state=x&code=y", 302, "/settings/integrations?error="},
+		{"/oauth/salesforce/start", 404, ""},
+	}
+	for _, tc := range cases {
+		req, _ := http.NewRequest("GET", e.base+tc.path, nil)
+		req.Header.Set("Authorization", "Bearer "+e.adaTok)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.wantStatus || !strings.HasPrefix(resp.Header.Get("Location"), tc.wantLocation) {
+			t.Errorf("%s = %d to %q, want %d to %q...", tc.path, resp.StatusCode, resp.Header.Get("Location"), tc.wantStatus, tc.wantLocation)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -62,23 +63,47 @@ func (s *Server) webhook(c *fiber.Ctx, p crm.Provider, connectionID string) erro
 	return c.Status(resp.Status).Send(resp.Body)
 }
 
+// oauthConnector returns the connector named by the route's provider. An
+// unknown provider is a 404; a provider this server has no credentials for
+// sends the user back to the integrations page with the reason.
+func (s *Server) oauthConnector(c *fiber.Ctx) (crm.Provider, crm.Connector, error) {
+	p, err := crm.ParseProvider(c.Params("provider"))
+	if err != nil {
+		return p, nil, apiError(fiber.StatusNotFound, "not_found", err.Error(), "provider")
+	}
+	connector, err := s.App.Connector(p)
+	if err != nil {
+		if err := s.integrationsRedirect(c, "", err.Error()); err != nil {
+			return p, nil, err
+		}
+		return p, nil, errResponded
+	}
+	return p, connector, nil
+}
+
+// errResponded tells a handler that a helper already wrote the response.
+var errResponded = errors.New("response already written")
+
+func queryParams(c *fiber.Ctx) map[string]string {
+	params := map[string]string{}
+	c.Context().QueryArgs().VisitAll(func(k, v []byte) { params[string(k)] = string(v) })
+	return params
+}
+
 // oauthStart redirects a signed-in user to the CRM's consent page.
 func (s *Server) oauthStart(c *fiber.Ctx) error {
 	user, err := s.pageUser(c)
 	if err != nil {
 		return c.Redirect("/login?next=" + url.QueryEscape(c.OriginalURL()))
 	}
-	p, err := crm.ParseProvider(c.Params("provider"))
-	if err != nil {
-		return apiError(fiber.StatusNotFound, "not_found", err.Error(), "provider")
+	_, connector, err := s.oauthConnector(c)
+	if errors.Is(err, errResponded) {
+		return nil
 	}
-	connector, err := s.App.Connector(p)
 	if err != nil {
-		return s.integrationsRedirect(c, "", err.Error())
+		return err
 	}
-	params := map[string]string{}
-	c.Context().QueryArgs().VisitAll(func(k, v []byte) { params[string(k)] = string(v) })
-	target, err := connector.StartOAuth(c.UserContext(), user.ID, params)
+	target, err := connector.StartOAuth(c.UserContext(), user.ID, queryParams(c))
 	if err != nil {
 		return s.integrationsRedirect(c, "", err.Error())
 	}
@@ -87,17 +112,14 @@ func (s *Server) oauthStart(c *fiber.Ctx) error {
 
 // oauthCallback finishes the flow; the connector checks the state value.
 func (s *Server) oauthCallback(c *fiber.Ctx) error {
-	p, err := crm.ParseProvider(c.Params("provider"))
-	if err != nil {
-		return apiError(fiber.StatusNotFound, "not_found", err.Error(), "provider")
+	p, connector, err := s.oauthConnector(c)
+	if errors.Is(err, errResponded) {
+		return nil
 	}
-	connector, err := s.App.Connector(p)
 	if err != nil {
-		return s.integrationsRedirect(c, "", err.Error())
+		return err
 	}
-	query := map[string]string{}
-	c.Context().QueryArgs().VisitAll(func(k, v []byte) { query[string(k)] = string(v) })
-	conn, err := connector.FinishOAuth(c.UserContext(), query)
+	conn, err := connector.FinishOAuth(c.UserContext(), queryParams(c))
 	if err != nil {
 		s.log.Warn().Err(err).Str("provider", string(p)).Msg("oauth callback failed")
 		return s.integrationsRedirect(c, "", p.Label()+" connection failed: "+err.Error())
