@@ -86,6 +86,24 @@ func TestDemoStory(t *testing.T) {
 		t.Errorf("sandbox after creating a matter = %d, body lacks the matter", resp.StatusCode)
 	}
 
+	// Later requests on the same connection must not change what the sandbox keeps.
+	for i := 0; i < 5; i++ {
+		resp, err := http.PostForm(cfg.PublicURL+"/sandbox/matter-status", url.Values{"_sandbox": {d.sandbox.token}, "id": {"999999"}, "status": {"XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	resp, err = http.Get(cfg.PublicURL + "/sandbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "Evelyn Harrow") || !strings.Contains(string(body), "Harrow lease") {
+		t.Errorf("sandbox names changed after later requests:\n%s", body)
+	}
+
 	// Ctrl+C closes the server first, then the demo; both steps must work and remove the data.
 	d.srv.close(context.Background())
 	d.close()

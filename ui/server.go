@@ -69,6 +69,11 @@ func New(a *app.App, cfg Config, poller Poller, waker Waker, log zerolog.Logger)
 		ReadTimeout:           15 * time.Second,
 		IdleTimeout:           90 * time.Second,
 		DisableStartupMessage: true,
+		// Immutable copies every string Fiber hands out (params, queries,
+		// form values). Without it they alias buffers that fasthttp reuses
+		// after the handler returns, and anything kept longer, such as a
+		// login throttle key, silently changes.
+		Immutable: true,
 		ErrorHandler:          s.handleError,
 	})
 	s.routes()
