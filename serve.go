@@ -200,7 +200,7 @@ func openIndex(dataDir string, st *store.Store, log zerolog.Logger) (*matcher.In
 	var ents []matcher.EntityDoc
 	err = st.View(func(tx *store.Tx) error {
 		if err := tx.AllReferrals(func(r store.Referral) error {
-			refs = append(refs, matcher.ReferralDoc{ID: r.ID, UserID: r.UserID, ClientName: r.ClientName, ClientEmail: r.ClientEmail, ClientCompany: r.ClientCompany, Note: r.Note})
+			refs = append(refs, app.ReferralDoc(tx, r))
 			return nil
 		}); err != nil {
 			return err

@@ -40,24 +40,41 @@ func (a *App) flush(e *effects) {
 	for _, r := range e.referrals {
 		a.Hub.Publish(r.UserID, LiveEvent{Type: "referral_updated", Data: map[string]string{"id": r.ID, "status": r.Status}})
 	}
-	for _, r := range e.indexed {
-		a.indexReferral(r)
+	if len(e.indexed) > 0 {
+		a.indexReferrals(e.indexed)
 	}
 	for _, en := range e.entities {
 		a.indexEntity(en)
 	}
 }
 
-func (a *App) indexReferral(r store.Referral) {
+// ReferralDoc returns the searchable part of r, with its partner's name.
+func ReferralDoc(tx *store.Tx, r store.Referral) matcher.ReferralDoc {
+	doc := matcher.ReferralDoc{
+		ID: r.ID, UserID: r.UserID, ClientName: r.ClientName, ClientEmail: r.ClientEmail,
+		ClientCompany: r.ClientCompany, Note: r.Note,
+	}
+	if p, err := tx.Partner(r.PartnerID); err == nil {
+		doc.PartnerName = p.Name
+	}
+	return doc
+}
+
+func (a *App) indexReferrals(rs []store.Referral) {
 	if a.Index == nil {
 		return
 	}
-	err := a.Index.IndexReferral(matcher.ReferralDoc{
-		ID: r.ID, UserID: r.UserID, ClientName: r.ClientName, ClientEmail: r.ClientEmail,
-		ClientCompany: r.ClientCompany, Note: r.Note,
+	var docs []matcher.ReferralDoc
+	_ = a.Store.View(func(tx *store.Tx) error {
+		for _, r := range rs {
+			docs = append(docs, ReferralDoc(tx, r))
+		}
+		return nil
 	})
-	if err != nil {
-		a.Log.Error().Err(err).Str("referral_id", r.ID).Msg("index referral failed; search may miss it until the next rebuild")
+	for _, d := range docs {
+		if err := a.Index.IndexReferral(d); err != nil {
+			a.Log.Error().Err(err).Str("referral_id", d.ID).Msg("index referral failed; search may miss it until the next rebuild")
+		}
 	}
 }
 

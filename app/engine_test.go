@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/referralpulse/referralpulse/app"
 	"github.com/referralpulse/referralpulse/store"
 	"github.com/referralpulse/referralpulse/sync/crm"
 )
@@ -630,5 +631,42 @@ func TestItemOfRemovedConnectionIsClosed(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestSearchFindsPartnerNames(t *testing.T) {
+	e := newEnv(t)
+	tom := e.partner(e.ada, "Tom Hale", "tom@example.org")
+	r := e.referral(e.ada, tom, store.DirectionReceived, "Adaeze Okafor", "adaeze@example.org", "")
+
+	found, _, err := e.app.ListReferrals(e.ctx, e.ada.ID, store.ReferralFilter{}, "hale", store.Page{})
+	if err != nil || len(found) != 1 || found[0].ID != r.ID {
+		t.Fatalf("search by partner name = %d results, %v", len(found), err)
+	}
+
+	name := "Thomas Brandt"
+	if _, err := e.app.UpdatePartner(e.ctx, e.ada.ID, tom.ID, app.PartnerInput{Name: &name}); err != nil {
+		t.Fatal(err)
+	}
+	if found, _, _ := e.app.ListReferrals(e.ctx, e.ada.ID, store.ReferralFilter{}, "brandt", store.Page{}); len(found) != 1 {
+		t.Errorf("search by the new partner name = %d results, want 1", len(found))
+	}
+	if found, _, _ := e.app.ListReferrals(e.ctx, e.ada.ID, store.ReferralFilter{}, "hale", store.Page{}); len(found) != 0 {
+		t.Errorf("search by the old partner name = %d results, want 0", len(found))
+	}
+}
+
+func TestPartnerSignUpNotifiesInviter(t *testing.T) {
+	e := newEnv(t)
+	zoe := e.partner(e.ada, "Zoe Lefevre", "zoe@example.fr")
+	inv, err := e.app.InvitePartner(e.ctx, e.ada.ID, zoe.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.app.RegisterWithInvite(e.ctx, inv.Partner.InviteToken, "Zoe Lefevre", "long enough password"); err != nil {
+		t.Fatal(err)
+	}
+	if got := titles(e.notifications(e.ada)); count(got, "Zoe Lefevre joined ReferralPulse") != 1 {
+		t.Errorf("inviter notifications = %v", got)
 	}
 }

@@ -72,6 +72,7 @@ func applyPartnerInput(p *store.Partner, in PartnerInput, creating bool) error {
 // registered partner is fixed, because it names their account.
 func (a *App) UpdatePartner(ctx context.Context, userID, id string, in PartnerInput) (store.Partner, error) {
 	var p store.Partner
+	var renamed []store.Referral
 	err := a.Store.Update(func(tx *store.Tx) error {
 		var err error
 		if p, err = ownPartner(tx, userID, id); err != nil {
@@ -80,14 +81,25 @@ func (a *App) UpdatePartner(ctx context.Context, userID, id string, in PartnerIn
 		if in.Email != nil && p.State == store.PartnerRegistered && store.NormalizeEmail(*in.Email) != store.NormalizeEmail(p.Email) {
 			return invalid("email", "cannot change the email of a registered partner: it is their sign-in address")
 		}
+		oldName := p.Name
 		if err := applyPartnerInput(&p, in, false); err != nil {
 			return err
 		}
 		if err := tx.PutPartner(&p); err != nil {
 			return err
 		}
+		if p.Name != oldName {
+			var err error
+			if renamed, err = tx.PartnerReferrals(p.ID); err != nil {
+				return err
+			}
+		}
 		return a.refreshPartnerState(tx, &p)
 	})
+	if err == nil && len(renamed) > 0 {
+		// Search finds referrals by partner name, so a rename re-indexes them.
+		a.indexReferrals(renamed)
+	}
 	return p, err
 }
 

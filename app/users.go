@@ -78,6 +78,15 @@ func (a *App) tieRegisteredPartner(tx *store.Tx, u store.User, fx *effects) erro
 		if err := tx.PutPartner(&p); err != nil {
 			return err
 		}
+		n := store.Notification{
+			UserID: p.UserID, At: a.now(), Kind: "partner_registered",
+			Title: fmt.Sprintf("%s joined ReferralPulse", displayPartner(p)),
+			Body:  "Referrals you exchange with them now appear in both accounts, and synced status changes reach them.",
+		}
+		if err := tx.AddNotification(&n); err != nil {
+			return err
+		}
+		fx.notify(n)
 		referrals, err := tx.PartnerReferrals(p.ID)
 		if err != nil {
 			return err

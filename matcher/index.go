@@ -26,6 +26,8 @@ type ReferralDoc struct {
 	ClientEmail   string
 	ClientCompany string
 	Note          string
+	// PartnerName is the name of the partner the referral was exchanged with.
+	PartnerName string
 }
 
 // EntityDoc is the searchable part of one mirrored matter or deal.
@@ -275,6 +277,7 @@ func (d ReferralDoc) fields() map[string]any {
 		fieldClientEmail:   d.ClientEmail,
 		fieldClientCompany: d.ClientCompany,
 		fieldNote:          d.Note,
+		fieldPartnerName:   d.PartnerName,
 	}
 }
 

@@ -19,7 +19,7 @@ import (
 // mappingVersion changes whenever indexMapping changes. OpenIndex rebuilds
 // an index stored with another version, because Bleve keeps the mapping it
 // was created with.
-const mappingVersion = "1"
+const mappingVersion = "2"
 
 // mappingVersionKey is the Bleve internal key that stores mappingVersion.
 var mappingVersionKey = []byte("matcher_mapping_version")
@@ -40,6 +40,7 @@ const (
 	fieldClientEmail   = "client_email"
 	fieldClientCompany = "client_company"
 	fieldNote          = "note"
+	fieldPartnerName   = "partner_name"
 
 	fieldConnectionID = "connection_id"
 	fieldEntityType   = "entity_type"
@@ -63,6 +64,7 @@ var (
 		{name: fieldClientCompany, fuzzy: true},
 		{name: fieldClientEmail},
 		{name: fieldNote},
+		{name: fieldPartnerName, fuzzy: true},
 	}
 	entitySearchFields = []searchField{
 		{name: fieldName, fuzzy: true},
@@ -98,6 +100,7 @@ func indexMapping() (*mapping.IndexMappingImpl, error) {
 	referral.AddFieldMappingsAt(fieldClientEmail, textField(false))
 	referral.AddFieldMappingsAt(fieldClientCompany, textField(false))
 	referral.AddFieldMappingsAt(fieldNote, textField(false))
+	referral.AddFieldMappingsAt(fieldPartnerName, textField(false))
 	im.AddDocumentMapping(typeReferral, referral)
 
 	entity := bleve.NewDocumentStaticMapping()

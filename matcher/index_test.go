@@ -34,7 +34,7 @@ func seedReferrals(t *testing.T, ix *Index) {
 	t.Helper()
 
 	docs := []ReferralDoc{
-		{ID: "r1", UserID: "user-a", ClientName: "Adaeze Okafor", ClientEmail: "adaeze.okafor@example.org", ClientCompany: "Brightline Logistics LLC", Note: "warehouse lease dispute"},
+		{ID: "r1", UserID: "user-a", ClientName: "Adaeze Okafor", ClientEmail: "adaeze.okafor@example.org", ClientCompany: "Brightline Logistics LLC", Note: "warehouse lease dispute", PartnerName: "Mary Osei"},
 		{ID: "r2", UserID: "user-a", ClientName: "Zoë Lefèvre", ClientEmail: "zoe@example.fr", Note: "commercial lease"},
 		{ID: "r3", UserID: "user-a", ClientName: "Alessandra Rossetti", ClientEmail: "ale@example.it", ClientCompany: "Rossetti Design"},
 		{ID: "r4", UserID: "user-a", ClientName: "Bo Lin", ClientEmail: "bo.lin@example.com"},
@@ -69,6 +69,7 @@ func TestSearchReferrals_Queries(t *testing.T) {
 		{name: "company", userID: "user-a", query: "brightline", want: []string{"r1"}},
 		{name: "company with typo", userID: "user-a", query: "brightlime", want: []string{"r1"}},
 		{name: "note", userID: "user-a", query: "warehouse", want: []string{"r1"}},
+		{name: "partner name", userID: "user-a", query: "osei", want: []string{"r1"}},
 		{name: "note prefix", userID: "user-a", query: "wareh", want: []string{"r1"}},
 		{name: "note without typo tolerance", userID: "user-a", query: "warehoose", want: []string{}},
 		{name: "email", userID: "user-a", query: "zoe@example.fr", want: []string{"r2"}},
