@@ -57,7 +57,10 @@ func (s *Server) pageRoutes() {
 	f.Post("/invite/:token/register", p.inviteRegister)
 
 	f.Get("/dashboard", p.signedIn(p.dashboardPage))
+	f.Get("/dashboard/summary", p.signedIn(p.dashboardSummary))
+	f.Post("/notifications/read-all", p.signedIn(p.markAllRead))
 	f.Post("/notifications/:id/read", p.signedIn(p.markRead))
+	f.Post("/notifications/:id/open", p.signedIn(p.openNotification))
 	f.Get("/assistant", p.signedIn(p.assistantPage))
 	f.Post("/assistant", p.signedIn(p.assistantAsk))
 
@@ -75,9 +78,12 @@ func (s *Server) pageRoutes() {
 	f.Get("/partners", p.signedIn(p.partnersPage))
 	f.Post("/partners", p.signedIn(p.createPartnerPage))
 	f.Get("/partners/:id", p.signedIn(p.partnerPage))
+	f.Post("/partners/:id", p.signedIn(p.updatePartnerPage))
+	f.Get("/partners/:id/invite", p.signedIn(p.backToPartner))
 	f.Post("/partners/:id/invite", p.signedIn(p.invitePage))
 
 	f.Get("/action-queue", p.signedIn(p.actionQueuePage))
+	f.Get("/action-queue/:id", p.signedIn(p.backToDraft))
 	f.Post("/action-queue/:id", p.signedIn(p.draftAction))
 
 	f.Get("/settings/integrations", p.signedIn(p.integrationsPage))
@@ -108,6 +114,9 @@ func (p *pages) signedIn(h pageHandler) fiber.Handler {
 			}
 		}
 		v := &view{User: user, CSRF: sess.CSRF}
+		if c.Method() == fiber.MethodGet {
+			applyFlash(c, v)
+		}
 		if err := h(c, v); err != nil {
 			return p.errorPage(c, err)
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/referralpulse/referralpulse/app"
 	"github.com/referralpulse/referralpulse/store"
 )
 
@@ -25,8 +26,35 @@ type authForm struct {
 	ProfileSaved bool
 }
 
+// accountLabels are the visible labels of the setup and sign-up forms.
+var accountLabels = map[string]string{
+	"name": "Name", "email": "Email", "password": "Password", "password_confirm": "Repeated password",
+}
+
+// signedInUser reports whether the browser already has a valid session.
+func (p *pages) signedInUser(c *fiber.Ctx) bool {
+	_, _, err := p.session(c)
+	return err == nil
+}
+
+// checkNewPassword checks a new password and its repetition.
+func checkNewPassword(check *formCheck, password, repeated string) {
+	switch {
+	case password == "":
+		check.add("password", "is required.")
+	case len(password) < app.MinPasswordLen:
+		check.add("password", fmt.Sprintf("is %d characters long; use at least %d.", len(password), app.MinPasswordLen))
+	}
+	if password != "" && password != repeated {
+		check.add("password_confirm", "does not match the password.")
+	}
+}
+
 func (p *pages) setupForm(c *fiber.Ctx) error {
 	if !p.noUsers() {
+		if p.signedInUser(c) {
+			return c.Redirect("/dashboard", fiber.StatusSeeOther)
+		}
 		return c.Redirect("/login", fiber.StatusSeeOther)
 	}
 	v := &view{Title: "Set up ReferralPulse", CSRF: p.preSessionToken(c), Data: authForm{}}
@@ -47,9 +75,15 @@ func (p *pages) setup(c *fiber.Ctx) error {
 
 	form := authForm{Email: strings.TrimSpace(c.FormValue("email")), Name: strings.TrimSpace(c.FormValue("name"))}
 	password := c.FormValue("password")
-	if password != c.FormValue("password_confirm") {
-		form.Errors = fieldErrors{"password_confirm": "does not match the password"}
-	} else {
+	check := newFormCheck(accountLabels)
+	check.required("name", form.Name)
+	if form.Email == "" {
+		check.add("email", "is required.")
+	} else if _, err := app.CheckEmail("email", form.Email, true); err != nil {
+		check.add("email", "is not a valid email address, for example name@example.com.")
+	}
+	checkNewPassword(check, password, c.FormValue("password_confirm"))
+	if check.ok() {
 		u, err := p.App.CreateUser(c.UserContext(), form.Email, form.Name, password)
 		if err == nil {
 			p.log.Info().Str("user_id", u.ID).Msg("first account created through setup")
@@ -59,8 +93,9 @@ func (p *pages) setup(c *fiber.Ctx) error {
 		if !ok {
 			return p.errorPage(c, err)
 		}
-		form.Errors = fe
+		check.addAll(fe)
 	}
+	form.Errors = check.errs
 	v := &view{Title: "Set up ReferralPulse", CSRF: p.preSessionToken(c), Data: form}
 	return p.tmpl.render(c, fiber.StatusBadRequest, "setup", v)
 }
@@ -68,6 +103,9 @@ func (p *pages) setup(c *fiber.Ctx) error {
 func (p *pages) loginForm(c *fiber.Ctx) error {
 	if p.noUsers() {
 		return c.Redirect("/setup", fiber.StatusSeeOther)
+	}
+	if p.signedInUser(c) {
+		return c.Redirect(localPath(c.Query("next"), "/dashboard"), fiber.StatusSeeOther)
 	}
 	form := authForm{Next: localPath(c.Query("next"), "")}
 	v := &view{Title: "Sign in", CSRF: p.preSessionToken(c), Data: form}
@@ -81,6 +119,11 @@ func (p *pages) login(c *fiber.Ctx) error {
 		return p.errorPage(c, err)
 	}
 	form := authForm{Email: strings.TrimSpace(c.FormValue("email")), Next: localPath(c.FormValue("next"), "")}
+	if check := checkSignInForm(form.Email, c.FormValue("password")); !check.ok() {
+		form.Errors = check.errs
+		v := &view{Title: "Sign in", CSRF: p.preSessionToken(c), Data: form}
+		return p.tmpl.render(c, fiber.StatusBadRequest, "login", v)
+	}
 	keys := throttleKeys(form.Email, c.IP())
 	if wait := p.throttle.blocked(keys...); wait > 0 {
 		p.log.Warn().Str("client_ip", c.IP()).Msg("sign-in throttled")
@@ -101,6 +144,17 @@ func (p *pages) login(c *fiber.Ctx) error {
 	p.throttle.succeed(keys[0])
 	p.log.Info().Str("user_id", u.ID).Msg("signed in")
 	return p.startSession(c, u, localPath(form.Next, "/dashboard"))
+}
+
+// checkSignInForm names the empty fields of a sign-in before the password
+// check, which would only say that the pair is wrong.
+func checkSignInForm(email, password string) *formCheck {
+	check := newFormCheck(map[string]string{"email": "Email", "password": "Password"})
+	check.required("email", email)
+	if password == "" {
+		check.add("password", "is required.")
+	}
+	return check
 }
 
 // startSession ends any session the browser already had and issues a new
@@ -202,8 +256,11 @@ func (p *pages) inviteRegister(c *fiber.Ctx) error {
 	}
 	form := authForm{Name: strings.TrimSpace(c.FormValue("name"))}
 	password := c.FormValue("password")
-	if password != c.FormValue("password_confirm") {
-		form.Errors = fieldErrors{"password_confirm": "does not match the password"}
+	check := newFormCheck(accountLabels)
+	check.required("name", form.Name)
+	checkNewPassword(check, password, c.FormValue("password_confirm"))
+	if !check.ok() {
+		form.Errors = check.errs
 		return p.renderInvite(c, fiber.StatusBadRequest, form, token)
 	}
 	u, err := p.App.RegisterWithInvite(c.UserContext(), token, form.Name, password)
@@ -212,7 +269,8 @@ func (p *pages) inviteRegister(c *fiber.Ctx) error {
 		if !ok {
 			return p.errorPage(c, err)
 		}
-		form.Errors = fe
+		check.addAll(fe)
+		form.Errors = check.errs
 		return p.renderInvite(c, fiber.StatusBadRequest, form, token)
 	}
 	p.log.Info().Str("user_id", u.ID).Msg("invited partner registered")

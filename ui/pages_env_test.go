@@ -282,6 +282,27 @@ func (b *browserClient) post(path string, form url.Values) (int, string) {
 	return resp.StatusCode, string(body)
 }
 
+// redirect is a response whose redirect was not followed.
+type redirect struct {
+	status   int
+	location string
+}
+
+// postNoRedirect submits a form and returns the first response's status
+// and Location, to check Post/Redirect/Get.
+func (b *browserClient) postNoRedirect(path string, form url.Values) redirect {
+	b.t.Helper()
+	client := *b.http
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := client.PostForm(b.base+path, form)
+	if err != nil {
+		b.t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return redirect{status: resp.StatusCode, location: resp.Header.Get("Location")}
+}
+
 var csrfValue = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
 
 // csrfFrom returns the CSRF token of the first form on a page.

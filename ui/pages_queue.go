@@ -2,6 +2,8 @@ package ui
 
 import (
 	"errors"
+	"net/url"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -16,16 +18,23 @@ type draftForm struct {
 	ClientName string
 	Errors     fieldErrors
 	Error      string
+	// PlaceholderWarning is set when Send found the template's gap unfilled.
+	PlaceholderWarning bool
 }
 
 type queueData struct {
 	Open []draftForm
 	Sent []store.Draft
+	// SentNames maps a sent draft's id to its partner's name.
+	SentNames map[string]string
 	// MailOff is set when no SMTP server is configured.
 	MailOff bool
 }
 
 func (p *pages) actionQueuePage(c *fiber.Ctx, v *view) error {
+	if msg := p.sentMessage(c, v.User.ID); msg != "" {
+		v.Notice = msg
+	}
 	return p.renderQueue(c, v, fiber.StatusOK, nil)
 }
 
@@ -41,8 +50,13 @@ func (p *pages) renderQueue(c *fiber.Ctx, v *view, status int, failed *draftForm
 	if err != nil {
 		return err
 	}
-	data := queueData{Sent: sent, MailOff: p.App.Mailer == nil}
+	data := queueData{Sent: sent, SentNames: map[string]string{}, MailOff: p.App.Mailer == nil}
 	err = p.App.Store.View(func(tx *store.Tx) error {
+		for _, d := range sent {
+			if pt, err := tx.Partner(d.PartnerID); err == nil && pt.UserID == v.User.ID {
+				data.SentNames[d.ID] = pt.Name
+			}
+		}
 		for _, d := range open {
 			f := draftForm{Draft: d}
 			if failed != nil && failed.ID == d.ID {
@@ -62,8 +76,22 @@ func (p *pages) renderQueue(c *fiber.Ctx, v *view, status int, failed *draftForm
 	return p.tmpl.render(c, status, "queue", v)
 }
 
+// draftPlaceholder is the gap the bill-paid template leaves for the user to
+// fill. Sending a body that still contains it needs a second confirmation.
+const draftPlaceholder = "[add the details]"
+
+// draftLabels are the visible labels of the draft form's fields.
+var draftLabels = map[string]string{"subject": "Subject", "body": "Message", "state": "Draft"}
+
+// backToDraft sends a reload of a draft's POST address to the queue.
+func (p *pages) backToDraft(c *fiber.Ctx, v *view) error {
+	return c.Redirect("/action-queue#draft-"+url.PathEscape(c.Params("id")), fiber.StatusSeeOther)
+}
+
 // draftAction saves, sends or dismisses a draft from one form. Send saves
-// the edited text first, so what goes out is what the user sees.
+// the edited text first, so what goes out is what the user sees. Success
+// redirects to the queue with a fixed notice; problems render the queue
+// with the typed text kept.
 func (p *pages) draftAction(c *fiber.Ctx, v *view) error {
 	ctx := c.UserContext()
 	id := c.Params("id")
@@ -83,16 +111,26 @@ func (p *pages) draftAction(c *fiber.Ctx, v *view) error {
 	if form.ID == "" {
 		return apiError(fiber.StatusNotFound, "not_found", "This draft is not in your Action Queue any more: it was sent or dismissed.", "")
 	}
+	storedSubject := form.Subject
 	form.Subject, form.Body = subject, body
 
 	switch action {
 	case "dismiss":
+		if !confirmed(c) {
+			return p.renderConfirm(c, v, "Dismiss draft", confirmData{
+				Question: "Dismiss the note “" + storedSubject + "”?",
+				Detail:   "The draft leaves your Action Queue and is not sent. This cannot be undone.",
+				Action:   "/action-queue/" + url.PathEscape(id),
+				Fields:   map[string]string{"action": "dismiss"},
+				Button:   "Dismiss draft",
+				Cancel:   "/action-queue#draft-" + url.PathEscape(id),
+			})
+		}
 		if _, err := p.App.DismissDraft(ctx, v.User.ID, id); err != nil {
 			return err
 		}
-		v.Notice = "Draft dismissed."
-		return p.renderQueue(c, v, fiber.StatusOK, nil)
-	case "save", "send":
+		return redirectWith(c, "/action-queue", url.Values{"notice": {"draft_dismissed"}})
+	case "save", "send", "send_confirmed":
 	default:
 		return apiError(fiber.StatusBadRequest, "invalid_argument", "Unknown action "+action+": use save, send or dismiss.", "action")
 	}
@@ -102,12 +140,17 @@ func (p *pages) draftAction(c *fiber.Ctx, v *view) error {
 		if !ok {
 			return err
 		}
-		form.Errors = fe
+		check := newFormCheck(draftLabels)
+		check.addAll(fe)
+		form.Errors = check.errs
 		return p.renderQueue(c, v, fiber.StatusBadRequest, &form)
 	}
 	if action == "save" {
-		v.Notice = "Draft saved."
-		return p.renderQueue(c, v, fiber.StatusOK, nil)
+		return redirectWith(c, "/action-queue", url.Values{"notice": {"draft_saved"}})
+	}
+	if action == "send" && strings.Contains(body, draftPlaceholder) {
+		form.PlaceholderWarning = true
+		return p.renderQueue(c, v, fiber.StatusUnprocessableEntity, &form)
 	}
 
 	sent, err := p.App.SendDraft(ctx, v.User.ID, id)
@@ -123,8 +166,57 @@ func (p *pages) draftAction(c *fiber.Ctx, v *view) error {
 		form.Error = "Not sent: the mail server did not accept the message. The draft is kept; try again later."
 		return p.renderQueue(c, v, fiber.StatusBadGateway, &form)
 	}
-	v.Notice = "Sent to " + sent.To + "."
-	return p.renderQueue(c, v, fiber.StatusOK, nil)
+	return redirectWith(c, "/action-queue", url.Values{"notice": {p.sentNotice(sent)}, "draft": {sent.ID}})
+}
+
+// sentNotice returns the notice code for how SendDraft delivered a draft:
+// by mail when a mailer is configured, inside ReferralPulse when the
+// partner has an account here, or both.
+func (p *pages) sentNotice(d store.Draft) string {
+	mailed := p.App.Mailer != nil
+	inApp := false
+	_ = p.App.Store.View(func(tx *store.Tx) error {
+		if pt, err := tx.Partner(d.PartnerID); err == nil {
+			inApp = pt.State == store.PartnerRegistered && pt.PartnerUserID != ""
+		}
+		return nil
+	})
+	switch {
+	case mailed && inApp:
+		return noticeSentBoth
+	case inApp:
+		return noticeSentApp
+	}
+	return noticeSentMail
+}
+
+// sentMessage builds the notice after a send from the stored draft and
+// partner. A draft id that is not the user's sent draft gives a plain text.
+func (p *pages) sentMessage(c *fiber.Ctx, userID string) string {
+	code := c.Query("notice")
+	if code != noticeSentMail && code != noticeSentApp && code != noticeSentBoth {
+		return ""
+	}
+	var d store.Draft
+	var partner store.Partner
+	err := p.App.Store.View(func(tx *store.Tx) error {
+		var err error
+		if d, err = tx.Draft(userID, c.Query("draft")); err != nil {
+			return err
+		}
+		partner, err = tx.Partner(d.PartnerID)
+		return err
+	})
+	if err != nil || d.State != store.DraftSent {
+		return "Note sent."
+	}
+	switch code {
+	case noticeSentApp:
+		return "Delivered to " + partner.Name + " in ReferralPulse."
+	case noticeSentBoth:
+		return "Emailed to " + d.To + " and delivered to " + partner.Name + " in ReferralPulse."
+	}
+	return "Emailed to " + d.To + "."
 }
 
 func isFieldOrConflict(err error) bool {

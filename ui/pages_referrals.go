@@ -9,6 +9,7 @@ import (
 
 	"github.com/referralpulse/referralpulse/app"
 	"github.com/referralpulse/referralpulse/store"
+	"github.com/referralpulse/referralpulse/sync/crm"
 )
 
 // referralFilter is the list page's filter form.
@@ -97,8 +98,17 @@ func (p *pages) renderReferralForm(c *fiber.Ctx, v *view, status int, form refer
 	return p.tmpl.render(c, status, "referral_new", v)
 }
 
+// referralLabels are the visible labels of the new-referral form's fields.
+var referralLabels = map[string]string{
+	"direction": "Direction", "partner_id": "Partner",
+	"new_partner_name": "Partner name", "new_partner_email": "Partner email", "new_partner_company": "Partner company",
+	"client_name": "Client name", "client_email": "Client email", "client_company": "Client company", "note": "Note",
+}
+
 // createReferralPage creates the referral, first adding the partner when
-// the inline partner fields are filled and no partner was picked.
+// the inline partner fields are filled and no partner was picked. Every
+// field is checked before anything is stored, so a rejected form reports
+// all its problems at once and leaves no partner behind.
 func (p *pages) createReferralPage(c *fiber.Ctx, v *view) error {
 	form := referralForm{
 		Direction: c.FormValue("direction"), PartnerID: c.FormValue("partner_id"),
@@ -107,7 +117,12 @@ func (p *pages) createReferralPage(c *fiber.Ctx, v *view) error {
 		ClientName:        c.FormValue("client_name"), ClientEmail: c.FormValue("client_email"),
 		ClientCompany: c.FormValue("client_company"), Note: c.FormValue("note"),
 	}
-	if form.PartnerID == "" && (form.NewPartnerName != "" || form.NewPartnerEmail != "") {
+	if check := checkReferralForm(form); !check.ok() {
+		form.Errors = check.errs
+		return p.renderReferralForm(c, v, fiber.StatusBadRequest, form)
+	}
+
+	if form.PartnerID == "" {
 		partner, err := p.App.CreatePartner(c.UserContext(), v.User.ID, app.PartnerInput{
 			Name: &form.NewPartnerName, Email: &form.NewPartnerEmail, Company: &form.NewPartnerCompany,
 		})
@@ -116,10 +131,6 @@ func (p *pages) createReferralPage(c *fiber.Ctx, v *view) error {
 		}
 		form.PartnerID = partner.ID
 		form.NewPartnerName, form.NewPartnerEmail, form.NewPartnerCompany = "", "", ""
-	}
-	if form.PartnerID == "" {
-		form.Errors = fieldErrors{"partner_id": "is required: pick a partner or add a new one below"}
-		return p.renderReferralForm(c, v, fiber.StatusBadRequest, form)
 	}
 
 	r, err := p.App.CreateReferral(c.UserContext(), v.User.ID, app.ReferralInput{
@@ -132,6 +143,43 @@ func (p *pages) createReferralPage(c *fiber.Ctx, v *view) error {
 	return redirectAfterPost(c, "/referrals/"+r.ID)
 }
 
+// checkReferralForm checks every field of the new-referral form, including
+// the inline partner when no partner is picked.
+func checkReferralForm(form referralForm) *formCheck {
+	check := newFormCheck(referralLabels)
+	switch form.Direction {
+	case store.DirectionGiven, store.DirectionReceived:
+	case "":
+		check.add("direction", "is required: pick given or received.")
+	default:
+		check.add("direction", "must be given or received.")
+	}
+
+	if form.PartnerID == "" {
+		if form.NewPartnerName == "" && form.NewPartnerEmail == "" {
+			check.add("partner_id", "is required: pick a partner or add a new one below.")
+		} else {
+			check.required("new_partner_name", form.NewPartnerName)
+			check.maxLen("new_partner_name", form.NewPartnerName, maxFieldLen)
+			if form.NewPartnerEmail == "" {
+				check.add("new_partner_email", "is required.")
+			} else if _, err := app.CheckEmail("new_partner_email", form.NewPartnerEmail, true); err != nil {
+				check.add("new_partner_email", "is not a valid email address, for example name@example.com.")
+			}
+			check.maxLen("new_partner_company", form.NewPartnerCompany, maxFieldLen)
+		}
+	}
+
+	check.required("client_name", form.ClientName)
+	check.maxLen("client_name", strings.TrimSpace(form.ClientName), maxFieldLen)
+	if _, err := app.CheckEmail("client_email", form.ClientEmail, false); err != nil {
+		check.add("client_email", "is not a valid email address, for example name@example.com.")
+	}
+	check.maxLen("client_company", strings.TrimSpace(form.ClientCompany), maxFieldLen)
+	check.maxLen("note", form.Note, maxNoteLen)
+	return check
+}
+
 // referralFormError shows an input error next to its field. The prefix maps
 // the partner's field names onto the inline partner inputs.
 func (p *pages) referralFormError(c *fiber.Ctx, v *view, form referralForm, err error, prefix string) error {
@@ -140,12 +188,14 @@ func (p *pages) referralFormError(c *fiber.Ctx, v *view, form referralForm, err 
 		if !app.IsConflict(err) {
 			return err
 		}
-		fe = fieldErrors{"new_partner_email": conflictMessage(err)}
+		fe = fieldErrors{"email": conflictMessage(err)}
+		prefix = "new_partner_"
 	}
-	form.Errors = fieldErrors{}
+	check := newFormCheck(referralLabels)
 	for field, msg := range fe {
-		form.Errors[prefix+field] = msg
+		check.add(prefix+field, msg)
 	}
+	form.Errors = check.errs
 	return p.renderReferralForm(c, v, fiber.StatusBadRequest, form)
 }
 
@@ -174,6 +224,10 @@ type referralDetail struct {
 	PinnedMissed bool
 	Connections  []app.ConnectionView
 	Search       crmSearch
+	// Drafts are the referral's notes waiting in the Action Queue.
+	Drafts []store.Draft
+	// FocusLinks moves focus to the links heading after an htmx update.
+	FocusLinks bool
 }
 
 func (p *pages) referralPage(c *fiber.Ctx, v *view) error {
@@ -197,6 +251,9 @@ func (p *pages) renderReferral(c *fiber.Ctx, v *view, status int, id string) err
 		return err
 	}
 	if d.Connections, err = p.App.Connections(ctx, v.User.ID); err != nil {
+		return err
+	}
+	if d.Drafts, err = p.referralDrafts(c, v.User.ID, id); err != nil {
 		return err
 	}
 	d.Suggestions, d.PinnedMissed = pinSuggestion(r.PendingSuggestions, d.Suggested)
@@ -301,16 +358,51 @@ func (p *pages) linkPage(c *fiber.Ctx, v *view) error {
 	return redirectAfterPost(c, "/referrals/"+url.PathEscape(id))
 }
 
-// unlinkPage removes a link. htmx drops the pill from the empty response.
+// unlinkPage removes a link after a confirmation. htmx gets the links
+// panel and the timeline back, so the empty state and the "Unlinked" entry
+// show at once; a plain form goes back to the referral page.
 func (p *pages) unlinkPage(c *fiber.Ctx, v *view) error {
-	id := c.Params("id")
-	if err := p.App.Unlink(c.UserContext(), v.User.ID, id, c.Params("link_id")); err != nil {
+	id, linkID := c.Params("id"), c.Params("link_id")
+	back := "/referrals/" + url.PathEscape(id)
+	if !confirmed(c) {
+		r, err := p.App.Referral(c.UserContext(), v.User.ID, id)
+		if err != nil {
+			return err
+		}
+		name := "this record"
+		for _, l := range r.Links {
+			if l.ID == linkID {
+				name = "the " + crm.Provider(l.Provider).Label() + " " + l.EntityType + " “" + l.EntityName + "”"
+			}
+		}
+		return p.renderConfirm(c, v, "Unlink", confirmData{
+			Question: "Unlink " + name + " from " + r.ClientName + "?",
+			Detail:   "The referral's status stops following that record. You can link it again later from the link dialog.",
+			Action:   back + "/links/" + url.PathEscape(linkID) + "/delete",
+			Button:   "Unlink",
+			Cancel:   back,
+		})
+	}
+	if err := p.App.Unlink(c.UserContext(), v.User.ID, id, linkID); err != nil {
 		return err
 	}
-	if isHTMX(c) {
-		return c.SendString("")
+	if !isHTMX(c) {
+		return redirectWith(c, back, url.Values{"notice": {"unlinked"}})
 	}
-	return redirectAfterPost(c, "/referrals/"+url.PathEscape(id))
+
+	r, err := p.App.Referral(c.UserContext(), v.User.ID, id)
+	if err != nil {
+		return err
+	}
+	d := referralDetail{Referral: r, FocusLinks: true}
+	if d.Connections, err = p.App.Connections(c.UserContext(), v.User.ID); err != nil {
+		return err
+	}
+	if d.Timeline, _, err = p.App.Timeline(c.UserContext(), v.User.ID, id, store.Page{Limit: 100}); err != nil {
+		return err
+	}
+	v.Data = d
+	return p.tmpl.fragment(c, "referral", "links_update", v)
 }
 
 func (p *pages) confirmPage(c *fiber.Ctx, v *view) error {

@@ -48,6 +48,9 @@ var templateFuncs = template.FuncMap{
 	"notificationURL": func(n store.Notification) string {
 		return notificationURL(n)
 	},
+	"fieldError": fieldError,
+	"invalid":    invalidAttrs,
+	"summary":    errorSummary,
 }
 
 // newRenderer parses every page template once. Templates are embedded, so a
@@ -152,8 +155,12 @@ func titleWord(s string) string {
 }
 
 // notificationURL builds the link of a banner. A suggestion opens the link
-// dialog with the suggested record pinned.
+// dialog with the suggested record pinned, and a queued draft opens the
+// Action Queue.
 func notificationURL(n store.Notification) string {
+	if n.Kind == "draft_queued" {
+		return "/action-queue"
+	}
 	if n.ReferralID == "" {
 		return ""
 	}
