@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/referralpulse/referralpulse/app"
 	"github.com/referralpulse/referralpulse/store"
@@ -84,6 +85,15 @@ func browserSignIn(t *testing.T, ctx context.Context, base, email string) {
 	)
 }
 
+// waitTrue polls a JavaScript expression until it is true, failing the
+// test with step when it stays false for 10 seconds.
+func waitTrue(t *testing.T, ctx context.Context, step, expr string) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("%s: %s stayed false: %v", step, expr, err)
+	}
+}
+
 // openLiveDashboard opens the dashboard and waits until its event stream is connected.
 func openLiveDashboard(t *testing.T, ctx context.Context, base string) {
 	t.Helper()
@@ -153,6 +163,10 @@ func TestBrowserLiveBanner(t *testing.T) {
 	s := seedPages(t, pageServerOptions{})
 	browserSignIn(t, ctx, s.base, "ada@example.com")
 	openLiveDashboard(t, ctx, s.base)
+	before, err := s.app.Dashboard(context.Background(), s.ada.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	r := s.referral(s.ada, s.tom, store.DirectionReceived, "Nia Brooks", "nia.brooks@example.org")
 	s.matter(s.conn, crm.EntityCreated, "401", "Brooks contract review", "Nia Brooks", "nia.brooks@example.org", crm.OutcomeOpen)
@@ -172,8 +186,19 @@ func TestBrowserLiveBanner(t *testing.T) {
 	}
 	screenshot(t, ctx, "dashboard-banner.png")
 
+	// The counts and the recent activity follow the event without a reload.
+	want := strconv.Itoa(before.Received.Open + 1)
+	waitTrue(t, ctx, "live received-open count",
+		`document.getElementById("count-received-open").textContent.trim() === "`+want+`"`)
+	waitTrue(t, ctx, "live recent activity",
+		`document.getElementById("recent-activity").textContent.includes("Nia Brooks")`)
+	label, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("`+banner+` form[action$='/read'] button").getAttribute("aria-label")`))
+	if err != nil || label != "Mark read: New Clio matter linked to your referral" {
+		t.Errorf("live banner's Mark read label = %q (err %v), want it to name the notification", label, err)
+	}
+
 	run(t, ctx, "mark the banner read",
-		chromedp.Click(chromedp.CSS(banner+` form button`)),
+		chromedp.Click(chromedp.CSS(banner+` form[action$="/read"] button`)),
 		chromedp.WaitNotPresent(chromedp.CSS(banner)),
 	)
 	unread, _, _ := s.app.Notifications(context.Background(), s.ada.ID, true, store.Page{Limit: 50})
@@ -197,13 +222,22 @@ func TestBrowserSuggestionConfirmAndUnlink(t *testing.T) {
 		t.Fatalf("the name match made no suggestion: %+v (err %v)", got.PendingSuggestions, err)
 	}
 
+	ns, _, _ := s.app.Notifications(context.Background(), s.ada.ID, true, store.Page{Limit: 1})
+	if len(ns) == 0 || ns[0].Kind != "link_suggested" {
+		t.Fatalf("newest notification = %+v, want the suggestion", ns)
+	}
 	pinned := `li.suggestion.pinned[data-entity="501"]`
+	openButton := `#notification-` + ns[0].ID + `.live form[action$="/open"] button`
 	run(t, ctx, "open the suggestion from its banner",
-		chromedp.WaitVisible(chromedp.CSS(`.banner.live a[href*="suggested=501"]`)),
-		chromedp.Click(chromedp.CSS(`.banner.live a[href*="suggested=501"]`)),
+		chromedp.WaitVisible(chromedp.CSS(openButton)),
+		chromedp.Click(chromedp.CSS(openButton)),
 		chromedp.WaitVisible(chromedp.CSS(pinned)),
 	)
 	screenshot(t, ctx, "referral-link-dialog.png")
+	waitTrue(t, ctx, "link dialog is modal", `document.getElementById("link-dialog").matches(":modal")`)
+	if still, _, _ := s.app.Notifications(context.Background(), s.ada.ID, true, store.Page{Limit: 50}); len(still) > 0 && still[0].ID == ns[0].ID {
+		t.Error("Open left the notification unread")
+	}
 
 	pill := `button[aria-label="Unlink Clio matter Adeyemi estate"]`
 	run(t, ctx, "confirm the suggestion",
@@ -215,14 +249,57 @@ func TestBrowserSuggestionConfirmAndUnlink(t *testing.T) {
 		t.Fatalf("after confirm the referral links are %+v, want matter 501", got.Links)
 	}
 
+	run(t, ctx, "cancel the unlink",
+		chromedp.Click(chromedp.CSS(pill)),
+		chromedp.WaitVisible(chromedp.CSS(`#confirm-dialog`)),
+		chromedp.Click(chromedp.CSS(`#confirm-no`)),
+		chromedp.WaitNotVisible(chromedp.CSS(`#confirm-dialog`)),
+	)
+	if got, _ = s.app.Referral(context.Background(), s.ada.ID, r.ID); len(got.Links) != 1 {
+		t.Fatalf("cancel removed the link: %+v", got.Links)
+	}
+
 	run(t, ctx, "unlink through the pill",
 		chromedp.Click(chromedp.CSS(pill)),
+		chromedp.WaitVisible(chromedp.CSS(`#confirm-dialog`)),
+		chromedp.Click(chromedp.CSS(`#confirm-yes`)),
 		chromedp.WaitNotPresent(chromedp.CSS(pill)),
+		chromedp.WaitVisible(chromedp.CSS(`#links-empty`)),
 	)
 	got, _ = s.app.Referral(context.Background(), s.ada.ID, r.ID)
 	if len(got.Links) != 0 {
 		t.Errorf("after unlink the referral still has links %+v", got.Links)
 	}
+	waitTrue(t, ctx, "timeline shows the unlink", `document.getElementById("timeline-panel").textContent.includes("Unlinked")`)
+	waitTrue(t, ctx, "focus on the links heading", `document.activeElement && document.activeElement.id === "links-heading"`)
+}
+
+func TestBrowserLinkDialogEscape(t *testing.T) {
+	ctx := newBrowser(t)
+	s := seedPages(t, pageServerOptions{})
+	browserSignIn(t, ctx, s.base, "ada@example.com")
+
+	run(t, ctx, "open the link dialog",
+		chromedp.Navigate(s.base+"/referrals/"+s.given.ID+"?link=1#link-dialog"),
+		chromedp.WaitVisible(chromedp.CSS(`#link-dialog`)),
+	)
+	waitTrue(t, ctx, "dialog is modal", `document.getElementById("link-dialog").matches(":modal")`)
+	// Tab moves only among the dialog's controls; Chromium may also pass
+	// focus to its own toolbar, which leaves document.body active.
+	for i := 0; i < 6; i++ {
+		run(t, ctx, "press Tab", chromedp.KeyEvent(kb.Tab))
+		inside, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.activeElement === document.body || document.getElementById("link-dialog").contains(document.activeElement)`))
+		if err != nil || !inside {
+			t.Fatalf("after %d Tab presses focus left the dialog (err %v)", i+1, err)
+		}
+	}
+	inert, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(function () { var b = document.getElementById("link-open"); b.focus(); return document.activeElement !== b; })()`))
+	if err != nil || !inert {
+		t.Errorf("the page behind the open dialog takes focus (err %v)", err)
+	}
+	run(t, ctx, "press Escape", chromedp.KeyEvent(kb.Escape))
+	waitTrue(t, ctx, "dialog closed", `!document.getElementById("link-dialog").open`)
+	waitTrue(t, ctx, "focus back on the link button", `document.activeElement && document.activeElement.id === "link-open"`)
 }
 
 func TestBrowserDraftReachesSMTP(t *testing.T) {
@@ -239,11 +316,21 @@ func TestBrowserDraftReachesSMTP(t *testing.T) {
 		chromedp.Navigate(s.base+"/action-queue"),
 		chromedp.WaitVisible(chromedp.CSS(`li.draft input[name="subject"]`)),
 	)
-	run(t, ctx, "edit and send the draft",
+	run(t, ctx, "edit and send the draft with its placeholder",
 		chromedp.SetValue(chromedp.CSS(`li.draft input[name="subject"]`), "Thank you for Kwame Mensah"),
 		chromedp.Click(chromedp.CSS(`li.draft button[value="send"]`)),
-		chromedp.WaitVisible(`//p[contains(., "Sent to tom@example.org")]`),
+		chromedp.WaitVisible(`//p[contains(., "still contains")]`),
 	)
+	if sent, _, _ := s.app.Drafts(context.Background(), s.ada.ID, store.DraftSent, store.Page{Limit: 5}); len(sent) != 0 {
+		t.Fatal("the draft went out before the placeholder warning was confirmed")
+	}
+	run(t, ctx, "send as it is",
+		chromedp.Click(chromedp.CSS(`li.draft button[value="send_confirmed"]`)),
+		chromedp.WaitVisible(`//p[contains(., "Emailed to tom@example.org.")]`),
+	)
+	if loc, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.pathname`)); err != nil || loc != "/action-queue" {
+		t.Errorf("address after sending = %q (err %v), want /action-queue", loc, err)
+	}
 
 	// The seed's invitation to Tom goes through the same sink first.
 	msg := sink.waitFor(t, "Subject: Thank you for Kwame Mensah", 10*time.Second)
