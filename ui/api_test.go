@@ -75,17 +75,25 @@ func (e *apiEnv) userToken(email, name string) string {
 // call sends a request and decodes a JSON answer into out when out is set.
 func (e *apiEnv) call(token, method, path, body string, out any) int {
 	e.t.Helper()
-	req, err := http.NewRequest(method, e.base+path, strings.NewReader(body))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
+	var resp *http.Response
+	// An oversize body can race the server's early 413 and close: the client
+	// then sees a reset while still writing. A new connection settles it.
+	for attempt := 1; ; attempt++ {
+		req, err := http.NewRequest(method, e.base+path, strings.NewReader(body))
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err = http.DefaultClient.Do(req)
+		if err == nil {
+			break
+		}
+		if attempt == 3 {
+			e.t.Fatal(err)
+		}
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)

@@ -73,8 +73,8 @@ func New(a *app.App, cfg Config, poller Poller, waker Waker, log zerolog.Logger)
 		// form values). Without it they alias buffers that fasthttp reuses
 		// after the handler returns, and anything kept longer, such as a
 		// login throttle key, silently changes.
-		Immutable: true,
-		ErrorHandler:          s.handleError,
+		Immutable:    true,
+		ErrorHandler: s.handleError,
 	})
 	s.routes()
 	return s
