@@ -33,6 +33,29 @@ func (a *App) MarkRead(ctx context.Context, userID, id string) (store.Notificati
 	return n, err
 }
 
+// MarkAllRead marks every unread notification of the user read in one
+// transaction and returns how many changed.
+func (a *App) MarkAllRead(ctx context.Context, userID string) (int, error) {
+	changed := 0
+	err := a.Store.Update(func(tx *store.Tx) error {
+		changed = 0
+		for {
+			unread, _, err := tx.UserNotifications(userID, true, store.Page{Limit: 200})
+			if err != nil || len(unread) == 0 {
+				return err
+			}
+			for _, n := range unread {
+				n.Read = true
+				if err := tx.PutNotification(n); err != nil {
+					return err
+				}
+				changed++
+			}
+		}
+	})
+	return changed, err
+}
+
 // Drafts returns one page of the user's Action Queue, newest first.
 func (a *App) Drafts(ctx context.Context, userID, state string, page store.Page) ([]store.Draft, string, error) {
 	var out []store.Draft
@@ -66,13 +89,13 @@ func (a *App) EditDraft(ctx context.Context, userID, id string, in DraftInput) (
 			if *in.Subject == "" {
 				return invalid("subject", "must not be empty")
 			}
-			if err := checkLen("subject", *in.Subject, maxNameLen); err != nil {
+			if err := checkLen("subject", *in.Subject, MaxNameLen); err != nil {
 				return err
 			}
 			d.Subject = *in.Subject
 		}
 		if in.Body != nil {
-			if err := checkLen("body", *in.Body, maxNoteLen); err != nil {
+			if err := checkLen("body", *in.Body, MaxNoteLen); err != nil {
 				return err
 			}
 			d.Body = *in.Body

@@ -62,10 +62,10 @@ func applyPartnerInput(p *store.Partner, in PartnerInput, creating bool) error {
 	if p.Name == "" {
 		return invalid("name", "is required")
 	}
-	if err := checkLen("name", p.Name, maxNameLen); err != nil {
+	if err := checkLen("name", p.Name, MaxNameLen); err != nil {
 		return err
 	}
-	return checkLen("company", p.Company, maxNameLen)
+	return checkLen("company", p.Company, MaxNameLen)
 }
 
 // UpdatePartner changes a partner's name, email or company. The email of a

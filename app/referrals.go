@@ -12,8 +12,8 @@ import (
 
 // Field limits; longer input is rejected with the field named.
 const (
-	maxNameLen = 200
-	maxNoteLen = 5000
+	MaxNameLen = 200
+	MaxNoteLen = 5000
 )
 
 // ReferralInput is the body of POST /api/v1/referrals.
@@ -82,13 +82,13 @@ func (in *ReferralInput) validate() error {
 	if in.ClientName == "" {
 		return invalid("client_name", "is required")
 	}
-	if err := checkLen("client_name", in.ClientName, maxNameLen); err != nil {
+	if err := checkLen("client_name", in.ClientName, MaxNameLen); err != nil {
 		return err
 	}
-	if err := checkLen("client_company", in.ClientCompany, maxNameLen); err != nil {
+	if err := checkLen("client_company", in.ClientCompany, MaxNameLen); err != nil {
 		return err
 	}
-	if err := checkLen("note", in.Note, maxNoteLen); err != nil {
+	if err := checkLen("note", in.Note, MaxNoteLen); err != nil {
 		return err
 	}
 	email, err := CheckEmail("client_email", in.ClientEmail, false)

@@ -227,6 +227,14 @@ func (s *Server) readNotification(c *fiber.Ctx) error {
 	return c.JSON(n)
 }
 
+func (s *Server) readAllNotifications(c *fiber.Ctx) error {
+	n, err := s.App.MarkAllRead(c.UserContext(), currentUser(c).ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"marked_read": n})
+}
+
 func (s *Server) listDrafts(c *fiber.Ctx) error {
 	p, err := pageParams(c)
 	if err != nil {

@@ -372,3 +372,37 @@ func TestOAuthStartWithoutConnector(t *testing.T) {
 		}
 	}
 }
+
+func TestMarkAllNotificationsRead(t *testing.T) {
+	e := newAPIEnv(t)
+	// Ada gives Mary two referrals; Mary joined first, so each one is shared live.
+	pid := e.partner(e.adaTok, "Mary Osei", "mary@example.com")
+	for _, client := range []string{"Priya Natarajan", "Marcus Holloway"} {
+		e.call(e.adaTok, "POST", "/api/v1/referrals", `{"direction":"given","partner_id":"`+pid+`","client_name":"`+client+`"}`, nil)
+	}
+	mary, err := e.app.UserByEmail(context.Background(), "mary@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.app.InvitePartner(context.Background(), mary.ID, e.partner(e.maryTok, "Zoe Lefevre", "zoe@example.fr")); err != nil {
+		t.Fatal(err)
+	}
+	e.userToken("zoe@example.fr", "Zoe Lefevre")
+
+	var before struct{ Items []any }
+	e.call(e.maryTok, "GET", "/api/v1/notifications?unread=true", "", &before)
+	if len(before.Items) == 0 {
+		t.Fatal("Mary has no unread notification to mark")
+	}
+	var out struct {
+		MarkedRead int `json:"marked_read"`
+	}
+	if code := e.call(e.maryTok, "POST", "/api/v1/notifications/read-all", "", &out); code != 200 || out.MarkedRead != len(before.Items) {
+		t.Errorf("read-all = %d marked %d, want 200 and %d", code, out.MarkedRead, len(before.Items))
+	}
+	var after struct{ Items []any }
+	e.call(e.maryTok, "GET", "/api/v1/notifications?unread=true", "", &after)
+	if len(after.Items) != 0 {
+		t.Errorf("unread after read-all = %d, want 0", len(after.Items))
+	}
+}

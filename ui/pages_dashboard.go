@@ -109,27 +109,7 @@ func (p *pages) markRead(c *fiber.Ctx, v *view) error {
 // markAllRead marks every unread notification of the user read in one
 // transaction.
 func (p *pages) markAllRead(c *fiber.Ctx, v *view) error {
-	err := p.App.Store.Update(func(tx *store.Tx) error {
-		// Each pass reads at most 200; the loop ends when none is unread,
-		// and the bound stops it should a write not stick.
-		for pass := 0; pass < 100; pass++ {
-			unread, _, err := tx.UserNotifications(v.User.ID, true, store.Page{Limit: 200})
-			if err != nil {
-				return err
-			}
-			if len(unread) == 0 {
-				return nil
-			}
-			for _, n := range unread {
-				n.Read = true
-				if err := tx.PutNotification(n); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if _, err := p.App.MarkAllRead(c.UserContext(), v.User.ID); err != nil {
 		return fmt.Errorf("mark all notifications read: %w", err)
 	}
 	return redirectWith(c, "/dashboard", url.Values{"notice": {"all_read"}})

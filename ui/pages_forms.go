@@ -4,14 +4,15 @@ import (
 	"html/template"
 	"strconv"
 	"strings"
+
+	"github.com/referralpulse/referralpulse/app"
 )
 
-// Field limits of the browser forms. They repeat the app's own limits so a
-// form can report every problem at once before anything is stored; the app
-// checks them again.
+// Field limits of the browser forms: the app's own, checked here too so a
+// form can report every problem at once before anything is stored.
 const (
-	maxFieldLen = 200
-	maxNoteLen  = 5000
+	maxFieldLen = app.MaxNameLen
+	maxNoteLen  = app.MaxNoteLen
 )
 
 // formCheck collects the errors of one form submission, each message

@@ -116,6 +116,7 @@ func (s *Server) routes() {
 	api.Post("/suggestions/:id/confirm", s.confirmSuggestion)
 	api.Post("/suggestions/:id/reject", s.rejectSuggestion)
 	api.Get("/notifications", s.listNotifications)
+	api.Post("/notifications/read-all", s.readAllNotifications)
 	api.Post("/notifications/:id/read", s.readNotification)
 	api.Get("/events", s.events)
 	api.Get("/action-queue", s.listDrafts)
