@@ -15,7 +15,7 @@ import (
 func buildConnectors(cfg config, st *store.Store, log zerolog.Logger) ([]crm.Connector, error) {
 	var out []crm.Connector
 	if cfg.ClioClientID != "" {
-		if clio.NeedsHTTPSWarning(cfg.PublicURL) {
+		if clio.NeedsHTTPSWarning(cfg.PublicURL) && cfg.ClioBaseURL == clio.DefaultBaseURL {
 			log.Warn().Str("public_url", cfg.PublicURL).Msg("server.public_url is not https: Clio refuses such webhook URLs, so Clio connections will run polling-only")
 		}
 		c, err := clio.New(clio.Config{

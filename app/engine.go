@@ -342,6 +342,15 @@ func (a *App) syncStatus(tx *store.Tx, l store.Link, mirror store.Entity, fx *ef
 	return a.mirrorToPartner(tx, r, status, "synced partner update", mirror.Name, fx)
 }
 
+// partnerBody is the partner's notification text: a CRM change names the
+// record, a manual change names the person.
+func partnerBody(client, sender, status, provider, entityName string) string {
+	if entityName != "" {
+		return fmt.Sprintf("%s: %s's %s record %s moved the referral to %s.", client, sender, provider, quoteName(entityName), status)
+	}
+	return fmt.Sprintf("%s: %s marked the referral %s.", client, sender, status)
+}
+
 // mirrorToPartner copies a status into the counterpart referral when the
 // partner is a registered user; for anyone else the change stops here.
 func (a *App) mirrorToPartner(tx *store.Tx, r store.Referral, status, why, context string, fx *effects) error {
@@ -375,10 +384,16 @@ func (a *App) mirrorToPartner(tx *store.Tx, r store.Referral, status, why, conte
 		return err
 	}
 	sender, _ := tx.User(r.UserID)
+	provider := ""
+	if context != "" {
+		if l, err := tx.ReferralLinks(r.ID); err == nil && len(l) > 0 {
+			provider = crm.Provider(l[0].Provider).Label()
+		}
+	}
 	n := store.Notification{
 		UserID: cp.UserID, At: a.now(), Kind: "partner_status_synced",
 		Title:      fmt.Sprintf("Referral status updated to %s", status),
-		Body:       fmt.Sprintf("%s: %s marked the referral %s.", cp.ClientName, displayName(sender), status),
+		Body:       partnerBody(cp.ClientName, displayName(sender), status, provider, context),
 		ReferralID: cp.ID,
 	}
 	if err := tx.AddNotification(&n); err != nil {

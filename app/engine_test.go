@@ -305,8 +305,12 @@ func TestStatusSyncToRegisteredPartner(t *testing.T) {
 				t.Errorf("partner timeline = %v, want one %q", got, tc.partnerText)
 			}
 			wantTitle := "Referral status updated to " + tc.wantStatus
-			if got := titles(e.notifications(e.mary)); count(got, wantTitle) != 1 {
+			ns := e.notifications(e.mary)
+			if got := titles(ns); count(got, wantTitle) != 1 {
 				t.Errorf("partner notifications = %v, want one %q", got, wantTitle)
+			}
+			if len(ns) > 0 && !strings.Contains(ns[0].Body, "record 'Okafor v. Brightline' moved the referral to "+tc.wantStatus) {
+				t.Errorf("partner notification body = %q, want the CRM record named as the cause", ns[0].Body)
 			}
 		})
 	}
@@ -435,6 +439,19 @@ func TestBillPaidQueuesOneDraft(t *testing.T) {
 	}
 	if got := titles(e.notifications(e.ada)); count(got, "Bill paid: commission note ready to send") != 1 {
 		t.Errorf("notifications = %v", got)
+	}
+
+	// Without SMTP the note reaches Mary, a registered partner, inside the
+	// app, and stays on her copy of the referral.
+	sent, err := e.app.SendDraft(e.ctx, e.ada.ID, d.ID)
+	if err != nil || sent.State != store.DraftSent {
+		t.Fatalf("send = %+v, %v", sent, err)
+	}
+	if got := titles(e.notifications(e.mary)); count(got, d.Subject) != 1 {
+		t.Errorf("Mary's notifications = %v, want the note", got)
+	}
+	if tl := e.timelineTexts(e.mary, r.CounterpartID); !containsText(tl, "Note from Ada Lovelace: "+d.Subject) {
+		t.Errorf("Mary's timeline = %v, want the note", tl)
 	}
 }
 

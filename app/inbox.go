@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/referralpulse/referralpulse/store"
 )
@@ -168,6 +169,17 @@ func (a *App) SendDraft(ctx context.Context, userID, id string) (store.Draft, er
 		}
 		if err := tx.AddNotification(&n); err != nil {
 			return err
+		}
+		// The note also stays on the partner's copy of the referral, so it
+		// can be read again after the notification is marked read.
+		if cp, err := tx.Referral(r.CounterpartID); err == nil && cp.UserID == partner.PartnerUserID {
+			sender, _ := tx.User(userID)
+			if err := tx.AddTimeline(&store.TimelineEntry{
+				ReferralID: cp.ID, UserID: cp.UserID, At: a.now(), Kind: "message_received",
+				Text: fmt.Sprintf("Note from %s: %s", displayName(sender), d.Subject), Source: "partner", Context: d.Body,
+			}); err != nil {
+				return err
+			}
 		}
 		fx.notify(n)
 		return nil

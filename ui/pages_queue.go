@@ -16,8 +16,10 @@ import (
 type draftForm struct {
 	store.Draft
 	ClientName string
-	Errors     fieldErrors
-	Error      string
+	// PartnerName is the recipient's name, shown instead of the address.
+	PartnerName string
+	Errors      fieldErrors
+	Error       string
 	// PlaceholderWarning is set when Send found the template's gap unfilled.
 	PlaceholderWarning bool
 }
@@ -64,6 +66,9 @@ func (p *pages) renderQueue(c *fiber.Ctx, v *view, status int, failed *draftForm
 			}
 			if r, err := tx.Referral(d.ReferralID); err == nil && r.UserID == v.User.ID {
 				f.ClientName = r.ClientName
+			}
+			if pt, err := tx.Partner(d.PartnerID); err == nil && pt.UserID == v.User.ID {
+				f.PartnerName = pt.Name
 			}
 			data.Open = append(data.Open, f)
 		}

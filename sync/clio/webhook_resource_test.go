@@ -3,6 +3,7 @@ package clio
 import (
 	"encoding/json"
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -32,7 +33,8 @@ func TestWebhookCreateResponseCase(t *testing.T) {
 	if want := time.Date(2026, 5, 30, 0, 0, 0, 0, time.UTC); !wh.ExpiresAt.Equal(want) {
 		t.Errorf("expires_at = %v, want %v", wh.ExpiresAt, want)
 	}
-	if wh.Model != "matter" || len(wh.Events) == 0 {
-		t.Errorf("model %q events %v, want the matter subscription", wh.Model, wh.Events)
+	want := []string{"created", "updated", "deleted", "matter_closed"}
+	if wh.Model != "matter" || strings.Join(wh.Events, ",") != strings.Join(want, ",") {
+		t.Errorf("model %q events %v, want matter with the events Clio echoed, %v", wh.Model, wh.Events, want)
 	}
 }
