@@ -11,7 +11,7 @@ import (
 	"github.com/referralpulse/referralpulse/store"
 )
 
-// AssistantItem is one change listed in a digest answer.
+// AssistantItem is one change listed in a digest.
 type AssistantItem struct {
 	At         time.Time `json:"at"`
 	ReferralID string    `json:"referral_id"`
@@ -31,7 +31,7 @@ type AssistantAnswer struct {
 
 var sinceDate = regexp.MustCompile(`since\s+(\d{4}-\d{2}-\d{2})`)
 
-// digestWindow reads the period a question asks about: today (the default),
+// digestWindow reads the period a question names: today (the default),
 // yesterday, this week, or since a date (YYYY-MM-DD), in loc.
 func digestWindow(question string, now time.Time, loc *time.Location) (from, to time.Time, label string, err error) {
 	q := strings.ToLower(question)
@@ -55,7 +55,7 @@ func digestWindow(question string, now time.Time, loc *time.Location) (from, to 
 	}
 }
 
-// Assistant answers "what changed on my referrals today" and its variants
+// Assistant replies to "what changed on my referrals today" and its variants
 // from the user's timeline, with no external service.
 func (a *App) Assistant(ctx context.Context, userID, question, timezone string) (AssistantAnswer, error) {
 	question = strings.TrimSpace(question)

@@ -31,8 +31,8 @@ type Connector interface {
 	// CRM supports it and deletes the connection. Links on referrals stay.
 	Disconnect(ctx context.Context, connectionID string) error
 
-	// HandleWebhook verifies a delivery and stores it in the inbox before
-	// answering; it never applies it. A bad signature stores nothing.
+	// HandleWebhook verifies a delivery and stores it in the inbox before the
+	// response is sent. It never applies it, and a bad signature stores nothing.
 	HandleWebhook(ctx context.Context, req WebhookRequest) WebhookResponse
 	// Resolve turns one inbox item into normalized events, reading the
 	// record from the CRM when the payload is thin. An empty slice means the
@@ -73,7 +73,7 @@ type WebhookRequest struct {
 	ReceivedAt time.Time
 }
 
-// WebhookResponse is what the HTTP layer sends back.
+// WebhookResponse is the HTTP response to a webhook delivery.
 type WebhookResponse struct {
 	Status int
 	Header map[string]string
@@ -93,7 +93,7 @@ type PollResult struct {
 	Cursor time.Time `json:"cursor"`
 }
 
-// FieldError is invalid input on one named field; the API answers it with 400.
+// FieldError is invalid input on one named field. The API returns it as a 400.
 type FieldError struct {
 	Field   string
 	Message string

@@ -344,9 +344,9 @@ func (c *Connector) requestToken(ctx context.Context, form url.Values) (tokenRes
 
 // introspect reads the portal of an OAuth access token.
 //
-// NOTE: HubSpot's OAuth pages name POST /oauth/v3/token/introspect but not its
-// request fields; this sends token plus the client credentials as a form
-// and reads hub_id or hubId.
+// NOTE: HubSpot's OAuth documentation names POST /oauth/v3/token/introspect
+// but not its request fields. This sends the token plus the client
+// credentials as a form and reads hub_id or hubId.
 func (c *Connector) introspect(ctx context.Context, accessToken string) (introspection, error) {
 	var info introspection
 	form := url.Values{
