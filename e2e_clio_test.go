@@ -19,12 +19,9 @@ const (
 // receives referrals) and Mary (a registered partner who sends them).
 type clioWorld struct {
 	*appliance
-	fake     *cliotest.Server
-	adaTok   string
-	maryTok  string
+	fake *cliotest.Server
+	people
 	connID   string
-	okafor   apiReferral
-	pryce    apiReferral
 	webhooks bool
 }
 
@@ -41,13 +38,7 @@ func newClioWorld(t *testing.T, webhooks bool) *clioWorld {
 		c.ClioClientID, c.ClioClientSecret, c.ClioBaseURL = clioTestClient, clioTestSecret, fake.URL()
 	})
 	w := &clioWorld{appliance: a, fake: fake, webhooks: webhooks}
-	_, w.adaTok = a.user("ada@example.com", "Ada Lovelace")
-	_, w.maryTok = a.user("mary@example.com", "Mary Osei")
-
-	mary := a.createPartner(w.adaTok, "Mary Osei", "mary@example.com")
-	tom := a.createPartner(w.adaTok, "Tom Hale", "tom@example.org")
-	w.okafor = a.createReferral(w.adaTok, mary, "received", "Adaeze Okafor", "adaeze.okafor@example.org")
-	w.pryce = a.createReferral(w.adaTok, tom, "received", "Jonathan Pryce", "jpryce@pryce-family.example")
+	w.people = a.seedPeople()
 
 	tok := fake.IssueTokens()
 	var conn struct {

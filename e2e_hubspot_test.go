@@ -15,12 +15,9 @@ import (
 // the portal) and Mary (a registered partner).
 type hubspotWorld struct {
 	*appliance
-	fake     *hubspottest.Server
-	adaTok   string
-	maryTok  string
+	fake *hubspottest.Server
+	people
 	connID   string
-	okafor   apiReferral
-	pryce    apiReferral
 	webhooks bool
 }
 
@@ -35,12 +32,7 @@ func newHubSpotWorld(t *testing.T, webhooks bool) *hubspotWorld {
 	})
 	fake.SetWebhookURL(a.base + "/webhooks/hubspot")
 	w := &hubspotWorld{appliance: a, fake: fake, webhooks: webhooks}
-	_, w.adaTok = a.user("ada@example.com", "Ada Lovelace")
-	_, w.maryTok = a.user("mary@example.com", "Mary Osei")
-	mary := a.createPartner(w.adaTok, "Mary Osei", "mary@example.com")
-	tom := a.createPartner(w.adaTok, "Tom Hale", "tom@example.org")
-	w.okafor = a.createReferral(w.adaTok, mary, "received", "Adaeze Okafor", "adaeze.okafor@example.org")
-	w.pryce = a.createReferral(w.adaTok, tom, "received", "Jonathan Pryce", "jpryce@pryce-family.example")
+	w.people = a.seedPeople()
 
 	fake.AddStaticToken("pat-test-token")
 	var conn struct{ ID string }

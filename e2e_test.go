@@ -237,3 +237,23 @@ func (a *appliance) settle() {
 }
 
 type storeTx = store.Tx
+
+// people is the cast of both CRM stories: Ada, who connects her CRM and
+// receives referrals, and Mary, a registered partner who sent one of them.
+type people struct {
+	adaTok, maryTok string
+	// okafor was sent by Mary; pryce by Tom, who has no account.
+	okafor, pryce apiReferral
+}
+
+func (a *appliance) seedPeople() people {
+	a.t.Helper()
+	var p people
+	_, p.adaTok = a.user("ada@example.com", "Ada Lovelace")
+	_, p.maryTok = a.user("mary@example.com", "Mary Osei")
+	mary := a.createPartner(p.adaTok, "Mary Osei", "mary@example.com")
+	tom := a.createPartner(p.adaTok, "Tom Hale", "tom@example.org")
+	p.okafor = a.createReferral(p.adaTok, mary, "received", "Adaeze Okafor", "adaeze.okafor@example.org")
+	p.pryce = a.createReferral(p.adaTok, tom, "received", "Jonathan Pryce", "jpryce@pryce-family.example")
+	return p
+}
