@@ -48,7 +48,7 @@ func newBackupCommand(v *viper.Viper) *cobra.Command {
 	return cmd
 }
 
-// backup asks the running server for a copy when one holds the data
+// backup requests a copy from the running server when one holds the data
 // directory, and otherwise reads the file itself in a read transaction.
 // The copy is written to a temporary file and renamed, so FILE is never
 // left half-written.
@@ -102,7 +102,7 @@ func backupFromServer(ctx context.Context, cfg config, w io.Writer) (int64, stri
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return 0, "", fmt.Errorf("server at %s refused the backup: %s", info.Listen, resp.Status)
+		return 0, "", fmt.Errorf("backup request to the server at %s failed with %s; check that it is a referralpulse server and retry", info.Listen, resp.Status)
 	}
 	n, err := io.Copy(w, resp.Body)
 	if err != nil {

@@ -91,7 +91,7 @@ func BenchmarkWebhookIngest(b *testing.B) {
 
 // BenchmarkBaselineFiberBatch is the reference point for ingest: a bare
 // Fiber handler that writes each 1 KB body to bbolt with Batch
-// (MaxBatchSize 64) and answers 200, measured the same way.
+// (MaxBatchSize 64) and returns 200, measured the same way.
 func BenchmarkBaselineFiberBatch(b *testing.B) {
 	db, err := bolt.Open(b.TempDir()+"/baseline.db", 0o600, nil)
 	if err != nil {

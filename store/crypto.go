@@ -19,7 +19,7 @@ func newSealer(secret []byte) *sealer {
 	sum := sha256.Sum256(secret)
 	block, err := aes.NewCipher(sum[:])
 	if err != nil {
-		panic(err) // a 32-byte key never fails
+		panic(err) // aes.NewCipher fails only on a key length other than 16, 24 or 32 bytes
 	}
 	aead, err := cipher.NewGCM(block)
 	if err != nil {

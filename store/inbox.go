@@ -123,7 +123,7 @@ func (t *Tx) InboxDepth() (pending, failed int) {
 	return t.countKeys(bucketInboxPending), t.countKeys(bucketInboxFailed)
 }
 
-// countKeys walks a bucket with a cursor, which unlike Stats also sees
+// countKeys walks a bucket with a cursor, which unlike Stats also counts
 // the writes of the current transaction.
 func (t *Tx) countKeys(bucket []byte) int {
 	n := 0

@@ -212,7 +212,7 @@ type Connection struct {
 
 	// Webhooks maps the CRM's webhook id to what it watches; Clio only.
 	Webhooks map[string]Webhook `json:"webhooks,omitempty"`
-	// PollOnlyReason says why webhooks are off, for the health page.
+	// PollOnlyReason is the reason webhooks are off, shown on the health page.
 	PollOnlyReason string `json:"poll_only_reason,omitempty"`
 
 	Health Health `json:"health"`

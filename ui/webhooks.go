@@ -81,7 +81,7 @@ func (s *Server) oauthConnector(c *fiber.Ctx) (crm.Provider, crm.Connector, erro
 	return p, connector, nil
 }
 
-// errResponded tells a handler that a helper already wrote the response.
+// errResponded signals a handler that a helper already wrote the response.
 var errResponded = errors.New("response already written")
 
 func queryParams(c *fiber.Ctx) map[string]string {

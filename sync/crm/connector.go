@@ -10,7 +10,7 @@ import (
 	"github.com/referralpulse/referralpulse/store"
 )
 
-// Connector is what a CRM integration offers the rest of the appliance.
+// Connector is the interface a CRM integration offers the rest of the appliance.
 // Implementations live in sync/clio and sync/hubspot. Every method is safe
 // for concurrent use. No method writes matters, deals, stages, contacts or
 // bills in the CRM: the only CRM writes are webhook subscription management.

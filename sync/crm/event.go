@@ -44,7 +44,7 @@ func ParseProvider(s string) (Provider, error) {
 	return "", fmt.Errorf("%q is not a provider: use \"clio\" or \"hubspot\"", s)
 }
 
-// Kind is what happened to a CRM record.
+// Kind is the type of change to a CRM record.
 type Kind string
 
 const (

@@ -37,9 +37,9 @@ type WorkerConfig struct {
 }
 
 // Worker drains the durable inbox in arrival order. Each item is resolved by
-// its provider's connector and applied by the Applier; a failure is retried
-// with exponential backoff and, after MaxAttempts, parked as failed with
-// its error, never dropped.
+// its provider's connector and applied by the Applier. A failure is retried
+// with exponential backoff and, after MaxAttempts, parked as failed with its
+// error, so no item is dropped.
 type Worker struct {
 	store      *store.Store
 	applier    Applier
@@ -76,7 +76,7 @@ func NewWorker(st *store.Store, applier Applier, connectors map[Provider]Connect
 	}
 }
 
-// Wake asks the worker to look at the inbox now; it never blocks.
+// Wake signals the worker to read the inbox now. It never blocks.
 func (w *Worker) Wake() {
 	select {
 	case w.wake <- struct{}{}:
